@@ -1,0 +1,1 @@
+"""The course's grading commands: release, check, autograde (see `wcdl --help`)."""

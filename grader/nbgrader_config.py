@@ -1,0 +1,27 @@
+# nbgrader configuration of the course. A course directory (the repository
+# itself, or a grading workspace made by `wcdl check` / `wcdl autograde`)
+# loads it from its own nbgrader_config.py.
+from nbgrader.preprocessors import GetGrades
+from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
+
+c = get_config()  # noqa: F821 - provided by traitlets when loading config
+
+c.CourseDirectory.course_id = "wcdl"
+# solutions/ is the nbgrader source, course/ the release learners open.
+c.CourseDirectory.source_directory = "solutions"
+c.CourseDirectory.release_directory = "course"
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "*.egg-info", ".DS_Store"]
+
+# A learner who deletes a test cell gets it back at grading time.
+c.OverwriteCells.add_missing_cells = True
+
+# Per cell: the slowest real exercise cell takes a few seconds on 2 CPU
+# cores; a runaway loop is stopped after this many.
+c.Execute.timeout = 60
+c.Execute.interrupt_on_timeout = True
+
+c.ClearSolutions.code_stub = {"python": '# YOUR CODE HERE\nraise NotImplementedError("not attempted yet")'}
+
+# Feedback goes to learners: hidden tests are replaced by a summary line.
+c.GenerateFeedback.preprocessors = [GetGrades, CSSHTMLHeaderPreprocessor,
+                                    "grader.preprocessors.HideHiddenTests"]

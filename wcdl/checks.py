@@ -1,0 +1,129 @@
+"""Asserts that tell a learner what went wrong and what to try.
+
+Every visible test in the course goes through these instead of a bare
+`assert`, so a failure shows what was expected, what came back (type,
+shape, dtype), the first index that differs, and a hint.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+try:  # torch is optional so numba-only notebooks can use the checks too
+    import torch
+except ImportError:  # pragma: no cover - torch is always installed in the course env
+    torch = None
+
+
+class CheckFailed(AssertionError):
+    """A visible test failed; the message is meant for the learner."""
+
+
+def _fail(name: str, lines: list[str], hint: str | None) -> None:
+    msg = [f"{name}: " + lines[0], *("  " + line for line in lines[1:])]
+    if hint:
+        msg.append(f"  hint: {hint}")
+    raise CheckFailed("\n".join(msg))
+
+
+def expect(condition: Any, message: str, hint: str | None = None) -> None:
+    """Fail with `message` (and `hint`) unless `condition` holds."""
+    if not condition:
+        raise CheckFailed(message + (f"\n  hint: {hint}" if hint else ""))
+
+
+def _describe(x: Any) -> str:
+    if torch is not None and isinstance(x, torch.Tensor):
+        return f"torch.Tensor(shape={tuple(x.shape)}, dtype={x.dtype}, device={x.device.type})"
+    if isinstance(x, np.ndarray):
+        return f"numpy.ndarray(shape={x.shape}, dtype={x.dtype})"
+    return f"{type(x).__name__} {x!r}"[:200]
+
+
+def _to_numpy(x: Any) -> np.ndarray:
+    if torch is not None and isinstance(x, torch.Tensor):
+        x = x.detach().cpu()
+        if x.dtype in (torch.bfloat16, torch.float16):
+            x = x.float()
+        return x.numpy()
+    return np.asarray(x)
+
+
+def _same_kind(got: Any, expected: Any) -> bool:
+    if torch is not None and isinstance(expected, torch.Tensor):
+        return isinstance(got, torch.Tensor)
+    if isinstance(expected, np.ndarray):
+        return isinstance(got, (np.ndarray, np.generic))
+    return True
+
+
+def assert_close(
+    got: Any,
+    expected: Any,
+    *,
+    name: str = "result",
+    atol: float = 1e-5,
+    rtol: float = 1e-5,
+    check_dtype: bool = True,
+    hint: str | None = None,
+) -> None:
+    """Check that `got` matches `expected` in type, shape, dtype and values.
+
+    Works for torch tensors, numpy arrays and Python numbers. On failure the
+    message names the first differing index and the largest difference.
+    """
+    if got is None:
+        _fail(name, ["got None.", f"expected: {_describe(expected)}"],
+              hint or "did your function `return` its result?")
+    if not _same_kind(got, expected):
+        _fail(name, [f"expected {_describe(expected)}", f"got      {_describe(got)}"], hint)
+
+    is_tensor = torch is not None and isinstance(expected, torch.Tensor)
+    if is_tensor or isinstance(expected, np.ndarray):
+        if tuple(got.shape) != tuple(expected.shape):
+            _fail(name, [f"shape: expected {tuple(expected.shape)}, got {tuple(got.shape)}."], hint)
+        if check_dtype and got.dtype != expected.dtype:
+            _fail(name, [f"dtype: expected {expected.dtype}, got {got.dtype}."], hint)
+        if is_tensor and got.device.type != expected.device.type:
+            _fail(name, [f"device: expected {expected.device.type}, got {got.device.type}."], hint)
+
+    g, e = _to_numpy(got), _to_numpy(expected)
+    if g.dtype == bool or e.dtype == bool or np.issubdtype(e.dtype, np.integer):
+        bad = g != e
+    else:
+        g64, e64 = g.astype(np.float64), e.astype(np.float64)
+        bad = ~np.isclose(g64, e64, atol=atol, rtol=rtol, equal_nan=True)
+    if np.ndim(bad) == 0:
+        if bad:
+            _fail(name, [f"expected {e.item()!r}, got {g.item()!r}."], hint)
+        return
+    if bad.any():
+        idx = tuple(int(i) for i in np.argwhere(bad)[0])
+        lines = [
+            f"{int(bad.sum())} of {bad.size} values differ.",
+            f"first at index {idx}: expected {e[idx].item()!r}, got {g[idx].item()!r}.",
+        ]
+        if np.issubdtype(e.dtype, np.number) and not np.issubdtype(e.dtype, np.integer):
+            with np.errstate(invalid="ignore"):
+                diff = np.abs(g.astype(np.float64) - e.astype(np.float64))
+            if np.isnan(diff).any():
+                lines.append("your result contains NaN where the expected one does not.")
+            else:
+                lines.append(f"largest difference {float(diff.max()):.3g} (tolerance atol={atol}, rtol={rtol}).")
+        _fail(name, lines, hint)
+
+
+def assert_scalar(got: Any, expected: float, *, name: str = "result",
+                  rel: float = 1e-6, hint: str | None = None) -> None:
+    """Check a Python/numpy/0-d tensor number against `expected` (relative tolerance)."""
+    if got is None:
+        _fail(name, ["got None."], hint or "did your function `return` its result?")
+    try:
+        value = float(got)
+    except (TypeError, ValueError):
+        _fail(name, [f"expected a number, got {_describe(got)}."], hint)
+    if not math.isclose(value, expected, rel_tol=rel, abs_tol=rel):
+        _fail(name, [f"expected {expected!r}, got {value!r}."], hint)
