@@ -23,7 +23,8 @@ lab: $(STAMP)
 	$(BIN)/jupyter lab --ServerApp.root_dir=course $(ROOT_FLAG) $(BROWSER_FLAG) $(LAB_ARGS)
 
 test: $(STAMP)
-	TOKENIZERS_PARALLELISM=false $(BIN)/python -m pytest -n $(WORKERS) $(PYTEST_ARGS)
+	# one thread per test worker: torch threads on an oversubscribed CPU stall
+	OMP_NUM_THREADS=1 TOKENIZERS_PARALLELISM=false $(BIN)/python -m pytest -n $(WORKERS) $(PYTEST_ARGS)
 
 check: $(STAMP)
 	$(BIN)/wcdl check $(NB)

@@ -9,17 +9,22 @@ from __future__ import annotations
 
 import argparse
 import csv
+import hashlib
 import json
+import os
 import shutil
+import signal
 import sys
 import tempfile
 import time
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import nbformat
+from tqdm import tqdm
 
-from grader import core
+from grader import batch, colab, core
 
 
 def _log(msg: str) -> None:
@@ -50,6 +55,7 @@ def release(out: Path = core.COURSE, solutions: Path = core.SOLUTIONS, only: lis
             if (out / m).exists():
                 shutil.rmtree(out / m)
             shutil.copytree(ws / "course" / m, out / m)
+            colab.stamp_module(out / m)
     return mods
 
 
@@ -99,8 +105,11 @@ def format_table(results: list[core.NotebookResult]) -> str:
     return "\n".join(lines)
 
 
-def check(paths: list[Path], student: str = "learner") -> list[core.NotebookResult]:
-    """Grade a learner's notebooks with nbgrader in a throwaway workspace."""
+def check(paths: list[Path], student: str = "learner", workers: int = 2) -> list[core.NotebookResult]:
+    """Grade a learner's notebooks with nbgrader in throwaway workspaces.
+
+    Modules are graded in parallel (`workers`), each in its own workspace.
+    """
     sources = core.source_notebooks()
     by_module: dict[str, dict[str, Path]] = defaultdict(dict)
     results = []
@@ -112,14 +121,32 @@ def check(paths: list[Path], student: str = "learner") -> list[core.NotebookResu
             continue
         module = sources[path.stem].parent.name
         if path.stem in by_module[module]:
-            raise SystemExit(f"{path.name} was given twice ({by_module[module][path.stem]} and {path})")
+            raise core.GradingError(f"{path.name} was given twice ({by_module[module][path.stem]} and {path})")
         by_module[module][path.stem] = path
-    with tempfile.TemporaryDirectory(prefix="wcdl-check-") as tmp:
-        ws = core.make_workspace(Path(tmp), sorted(by_module))
-        for module, files in sorted(by_module.items()):
+
+    def grade_module(module: str) -> list[core.NotebookResult]:
+        with tempfile.TemporaryDirectory(prefix="wcdl-check-") as tmp:
+            ws = core.make_workspace(Path(tmp), [module])
             core.generate(ws, module)
-            results += core.grade_submission_dir(ws, module, student, files, sources)
+            return core.grade_submission_dir(ws, module, student, by_module[module], sources)
+
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        for rs in pool.map(grade_module, sorted(by_module)):
+            results += rs
     return results
+
+
+def format_summary(results: list[core.NotebookResult]) -> str:
+    """One line per notebook: progress at a glance."""
+    rows = [("module", "notebook", "passed", "points", "first failing exercise")]
+    for r in results:
+        passed = sum(e.passed for e in r.exercises)
+        first = next((e for e in r.exercises if not e.passed), None)
+        why = r.problem or (f"{first.id}: {(first.message or '').splitlines()[0]}" if first else "-")
+        rows.append((r.module, r.notebook, f"{passed}/{len(r.exercises)}",
+                     f"{_fmt_points(r.score)}/{_fmt_points(r.max_score)}", why[:90]))
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(row[:4], widths)) + "  " + row[4] for row in rows)
 
 
 def cmd_check(args) -> int:
@@ -129,11 +156,13 @@ def cmd_check(args) -> int:
         _log("no notebooks found in " + " ".join(args.paths or [str(core.COURSE)]))
         return 2
     _log(f"grading {len(files)} notebook(s) with nbgrader ...")
-    results = check(files)
+    results = check(files, workers=args.workers)
     if args.json:
         print(json.dumps([r.to_dict() for r in results], indent=2))
     else:
         print(format_table(results))
+        if len(results) > 1:
+            print(format_summary(results))
     _log(f"graded in {time.perf_counter() - start:.1f} s")
     return 0
 
@@ -148,12 +177,9 @@ def collect_submissions(folder: Path) -> dict[str, list[Path]]:
     return subs
 
 
-def autograde(submissions: Path, out: Path, timeout: float | None = None) -> dict:
-    """Grade every student's notebooks; write grades CSVs and feedback under `out`."""
-    sources = core.source_notebooks()
-    subs = collect_submissions(submissions)
-    plan: dict[str, dict[str, dict[str, Path]]] = defaultdict(lambda: defaultdict(dict))
-    results: list[core.NotebookResult] = []
+def plan_submissions(subs: dict[str, list[Path]], sources: dict[str, Path]):
+    """{(student, module): {notebook: file}} and {student: [problems]}."""
+    plan: dict[tuple[str, str], dict[str, Path]] = defaultdict(dict)
     problems: dict[str, list[str]] = defaultdict(list)
     for student, files in subs.items():
         if not core.STUDENT_ID.match(student):
@@ -163,37 +189,136 @@ def autograde(submissions: Path, out: Path, timeout: float | None = None) -> dic
             problems[student].append("no .ipynb files in the submission folder")
         for f in files:
             if f.stem in sources:
-                plan[student][sources[f.stem].parent.name][f.stem] = f
+                plan[(student, sources[f.stem].parent.name)][f.stem] = f
             else:
                 problems[student].append(f"{f.name}: not a notebook of this course; ignored")
-    mods = sorted({m for per in plan.values() for m in per})
-    ws = core.make_workspace(out, mods)
+    return dict(plan), problems
+
+
+def _generate_changed(ws: Path, mods: list[str], state: Path) -> None:
+    """nbgrader generate_assignment for modules whose source changed since the last run."""
+    stamp = state / "generated.json"
+    done = json.loads(stamp.read_text()) if stamp.exists() else {}
     for m in mods:
-        core.generate(ws, m)
+        digest = hashlib.sha256(b"".join(p.read_bytes() for p in sorted((ws / "solutions" / m).rglob("*"))
+                                         if p.is_file())).hexdigest()
+        if done.get(m) != digest or not (ws / "gradebook.db").exists():
+            core.generate(ws, m)
+            done[m] = digest
+            stamp.write_text(json.dumps(done, indent=1))
+
+
+def _failed_entry(job, outcome: dict, sources: dict[str, Path]) -> dict:
+    problem = outcome.get("error") or "grading failed"
+    results = [core.zero_result(job.student, job.module, name, nbformat.read(sources[name], as_version=4),
+                                problem).to_dict() for name in job.notebooks]
+    return {"results": job.zero + results, "failed": True, "retry": bool(outcome.get("retry"))}
+
+
+def autograde(submissions: Path, out: Path, timeout: float | None = None, workers: int = 1,
+              cell_timeout: float | None = None, progress: bool = False) -> dict:
+    """Grade every student's notebooks; write grades CSVs and feedback under `out`.
+
+    Pairs (student, module) are graded `workers` at a time; a pair running
+    past `timeout` seconds is stopped and scores zero. Progress is journaled
+    in out/progress.jsonl: run it again after an interruption and it grades
+    only what is missing or changed (see grader/batch.py).
+    """
+    sources = core.source_notebooks()
+    subs = collect_submissions(submissions)
+    plan, problems = plan_submissions(subs, sources)
     students = [s for s in subs if core.STUDENT_ID.match(s)]
-    for i, student in enumerate(students, 1):
-        _log(f"[{i}/{len(students)}] {student}")
-        for module, files in sorted(plan[student].items()):
-            try:
-                rs = core.grade_submission_dir(ws, module, student, files, sources, timeout=timeout)
-            except core.GradingError as e:
-                rs = [core.zero_result(student, module, name, nbformat.read(sources[name], as_version=4),
-                                       f"grading failed: {e}") for name in files]
-            results += rs
-            problems[student] += [r.problem for r in rs if r.problem]
-        if not plan[student]:
-            core._ensure_student(ws, student)
-    for m in mods:
-        core.nbgrader(ws, "generate_feedback", m, "--force")
+    mods = sorted({m for _, m in plan})
+    out.mkdir(parents=True, exist_ok=True)
+    state = out / batch.STATE
+    config = {"Execute": {"timeout": int(cell_timeout)}} if cell_timeout else {}
+    extra = json.dumps(config, sort_keys=True)
+    with batch.run_lock(state):
+        ws = core.make_workspace(out, mods)
+        _generate_changed(ws, mods, state)
+        journal = batch.Journal(out / "progress.jsonl")
+        earlier = journal.load()
+        entries: dict[tuple[str, str], dict] = {}
+        with core.gradebook(ws) as gb:
+            for s in students:
+                gb.update_or_create_student(s)
+        todo = []
+        for (student, module), files in sorted(plan.items()):
+            digest = batch.pair_hash(files, sources, module, extra)
+            old = earlier.get((student, module))
+            if old and old.get("hash") == digest and not old.get("retry") and not (
+                    old.get("timeout") and timeout and timeout > old["timeout"]):
+                entries[(student, module)] = old
+            else:
+                todo.append((student, module, files, digest))
+        bar = tqdm(total=len(plan), initial=len(plan) - len(todo), desc="autograde", unit="set",
+                   file=sys.stderr, disable=not progress, dynamic_ncols=True)
+
+        def finish(student, module, digest, body):
+            entry = {"student": student, "module": module, "hash": digest, "time": time.time(),
+                     "timeout": timeout} | body
+            journal.append(entry)
+            entries[(student, module)] = entry
+            bar.update(1)
+
+        jobs = []
+        for student, module, files, digest in todo:
+            zero, good, notes = core.stage_submission(ws, module, student, files, sources)
+            if not good:
+                core.forget_submission(ws, module, student)
+                shutil.rmtree(ws / "feedback" / student / module, ignore_errors=True)
+                finish(student, module, digest, {"results": [r.to_dict() for r in zero]})
+            else:
+                jobs.append(batch.Job(student, module, digest, [n for n, _ in good], [r.to_dict() for r in zero],
+                                      notes))
+        pool = batch.Pool(ws, workers, timeout, config)
+        try:
+            for job, outcome in pool.run(jobs):
+                if outcome.get("error"):
+                    core.forget_submission(ws, job.module, job.student)
+                    shutil.rmtree(ws / "feedback" / job.student / job.module, ignore_errors=True)
+                    body = _failed_entry(job, outcome, sources)
+                else:
+                    results = outcome["results"]
+                    for r in results:
+                        r["notes"] = job.notes.get(r["notebook"], []) + r.get("notes", [])
+                    body = {"results": job.zero + results}
+                if outcome.get("timeout"):
+                    body["timeout"] = timeout
+                finish(job.student, job.module, job.hash, body)
+        finally:
+            pool.close()
+            bar.close()
+        return write_exports(ws, students, problems, [entries[k] for k in sorted(entries) if k in plan], sources)
+
+
+def write_exports(ws: Path, students: list[str], problems: dict[str, list[str]], entries: list[dict],
+                  sources: dict[str, Path]) -> dict:
+    """grades.csv (nbgrader export), grades_by_exercise.csv, feedback/<student>/problems.txt, report.json."""
+    results = [core.NotebookResult.from_dict(r) for e in entries for r in e["results"]]
+    problems = defaultdict(list, {s: list(v) for s, v in problems.items()})
+    notes: dict[str, list[str]] = defaultdict(list)
+    for r in results:
+        if r.problem:
+            problems[r.student].append(r.problem)
+        notes[r.student] += [f"{r.notebook}: {n}" for n in r.notes]
     core.nbgrader(ws, "export", "--to", "grades.csv")
-    for student, msgs in problems.items():
-        if msgs and core.STUDENT_ID.match(student):
-            fb = ws / "feedback" / student
+    for student in students:
+        fb = ws / "feedback" / student
+        text = ""
+        if problems.get(student):
+            text += "Problems (these files scored zero):\n" + "".join(f"- {m}\n" for m in problems[student])
+        if notes.get(student):
+            text += ("\n" if text else "") + "What the grader did:\n" + "".join(f"- {m}\n" for m in notes[student])
+        if text:
             fb.mkdir(parents=True, exist_ok=True)
-            (fb / "problems.txt").write_text("\n".join(msgs) + "\n")
+            (fb / "problems.txt").write_text(text)
+        elif (fb / "problems.txt").exists():
+            (fb / "problems.txt").unlink()
     write_exercise_csv(ws / "grades_by_exercise.csv", students, results, sources)
-    report = {"students": students, "problems": dict(problems),
-              "results": [r.to_dict() for r in results]}
+    report = {"students": students, "problems": {s: v for s, v in problems.items() if v},
+              "results": [r.to_dict() for r in results],
+              "review": {f"{r.student}/{r.notebook}": r.review for r in results if r.review}}
     (ws / "report.json").write_text(json.dumps(report, indent=2))
     return report
 
@@ -223,7 +348,10 @@ def write_exercise_csv(path: Path, students: list[str], results: list[core.Noteb
 def cmd_autograde(args) -> int:
     start = time.perf_counter()
     out = Path(args.out).resolve()
-    report = autograde(Path(args.submissions), out, timeout=args.timeout)
+    # a polite kill (SIGTERM) stops the workers and their kernels too
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    report = autograde(Path(args.submissions), out, timeout=args.timeout, workers=args.workers,
+                       cell_timeout=args.cell_timeout, progress=not args.quiet)
     by_student: dict[str, list] = defaultdict(list)
     for r in report["results"]:
         by_student[r["student"]].append(r)
@@ -235,6 +363,8 @@ def cmd_autograde(args) -> int:
         print(f"{s}: {got:g} / {possible:g}{note}")
     print(f"\ngrades: {out / 'grades.csv'} (nbgrader export), {out / 'grades_by_exercise.csv'}")
     print(f"feedback: {out / 'feedback'}/<student>/")
+    if report.get("review"):
+        print(f"for review: {len(report['review'])} notebook(s) use constructs worth a look (report.json, \"review\")")
     _log(f"graded {len(report['students'])} student(s) in {time.perf_counter() - start:.1f} s")
     return 0
 
@@ -260,16 +390,26 @@ def main(argv: list[str] | None = None) -> int:
                                    "counted, never shown. Your notebooks are only read, never changed.")
     p.add_argument("paths", nargs="*", help="notebooks or folders (default: course/)")
     p.add_argument("--json", action="store_true", help="print the results as JSON")
+    p.add_argument("--workers", type=int, default=2, help="modules graded at once (default: 2)")
     p.set_defaults(func=cmd_check)
 
     p = sub.add_parser("autograde", help="grade a folder of submissions (instructors)",
-                       description="Grade SUBMISSIONS/<student>/<notebook>.ipynb with nbgrader. Writes, under "
-                                   "--out: grades.csv (nbgrader export), grades_by_exercise.csv, "
-                                   "feedback/<student>/ (HTML, hidden tests removed) and report.json.")
+                       description="Grade SUBMISSIONS/<student>/<notebook>.ipynb with nbgrader, several students' "
+                                   "modules at once, each notebook in a sandboxed kernel. Writes, under --out: "
+                                   "grades.csv (nbgrader export), grades_by_exercise.csv, feedback/<student>/ "
+                                   "(HTML, hidden tests removed; problems.txt), report.json and progress.jsonl. "
+                                   "Interrupted? Run the same command again: it grades only what is missing or "
+                                   "changed.")
     p.add_argument("submissions", help="folder with one subfolder per student")
     p.add_argument("--out", default="grading", help="grading workspace (default: ./grading)")
-    p.add_argument("--timeout", type=float, default=None,
-                   help="seconds allowed for one student's module (default: none; cells have their own limit)")
+    p.add_argument("--workers", type=int, default=max(1, min(4, os.cpu_count() or 1)),
+                   help="student modules graded at once, each by its own nbgrader (default: CPU cores, at most 4)")
+    p.add_argument("--timeout", type=float, default=1800,
+                   help="seconds allowed for one student's module; past it the grading is killed and scores "
+                        "zero (default: 1800)")
+    p.add_argument("--cell-timeout", type=float, default=None,
+                   help="seconds allowed for one cell (default: the course config's, 60)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_autograde)
 
     args = parser.parse_args(argv)

@@ -9,8 +9,10 @@ files are only ever read.
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -90,9 +92,13 @@ def exercises(source_nb) -> list[ExerciseSpec]:
 def make_workspace(root: Path, module_names: list[str] | None = None, solutions: Path = SOLUTIONS) -> Path:
     """Create (or refresh) a course directory at `root` for nbgrader to work in."""
     root.mkdir(parents=True, exist_ok=True)
+    db = (root / "gradebook.db").resolve()
     (root / "nbgrader_config.py").write_text(
         "c = get_config()  # noqa: F821\n"
         f"load_subconfig({str(CONFIG)!r})  # noqa: F821\n"
+        "# several nbgrader processes may write here at once (wcdl autograde --workers):\n"
+        "# wait up to 120 s for the database lock instead of failing after 5 s\n"
+        f"c.CourseDirectory.db_url = {db_url(db)!r}  # noqa: F821\n"
     )
     for module in module_names if module_names is not None else modules(solutions):
         dest = root / "solutions" / module
@@ -103,11 +109,55 @@ def make_workspace(root: Path, module_names: list[str] | None = None, solutions:
     return root
 
 
+def db_url(path: Path) -> str:
+    """SQLAlchemy URL of a gradebook, with a busy timeout for concurrent writers."""
+    return f"sqlite:///{path}?timeout=120"
+
+
+def gradebook(root: Path):
+    from nbgrader.api import Gradebook
+
+    return Gradebook(db_url((root / "gradebook.db").resolve()), course_id="wcdl")
+
+
+def run_killable(cmd: list[str], cwd: Path, timeout: float | None, env: dict | None = None) -> subprocess.CompletedProcess:
+    """subprocess.run in a session of its own; on timeout the whole process group is killed."""
+    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        kill_group(proc.pid)
+        proc.communicate()
+        raise
+    except BaseException:
+        kill_group(proc.pid)
+        raise
+    return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
+
+
+def kill_group(pgid: int) -> None:
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except OSError:
+        pass
+
+
+def nbgrader_env() -> dict:
+    # nbgrader calls helper programs (alembic) by name: find this environment's first.
+    bindir = str(Path(sys.executable).parent)
+    return dict(os.environ, PATH=bindir + os.pathsep + os.environ.get("PATH", ""))
+
+
 def nbgrader(root: Path, *args: str, timeout: float | None = None) -> subprocess.CompletedProcess:
-    """Run one real `nbgrader` command in the course directory `root`."""
+    """Run one real `nbgrader` command in the course directory `root`.
+
+    It runs in a session of its own: on timeout the whole process group
+    (nbgrader and what it started) is killed; kernels die with nbgrader.
+    """
     cmd = [sys.executable, "-m", "nbgrader", *args]
     try:
-        proc = subprocess.run(cmd, cwd=root, capture_output=True, text=True, timeout=timeout)
+        proc = run_killable(cmd, root, timeout, nbgrader_env())
     except subprocess.TimeoutExpired as e:
         raise GradingError(f"`nbgrader {' '.join(args)}` did not finish within {timeout:.0f} s") from e
     if proc.returncode != 0:
@@ -155,6 +205,31 @@ def inspect_submission(path: Path, source_path: Path):
     return nb, None
 
 
+def submission_notes(nb, source_path: Path, release_path: Path | None = None) -> list[str]:
+    """What the grader will undo in a submitted notebook: deleted or edited test cells."""
+    from grader.preprocessors import HIDDEN_BEGIN
+
+    source = nbformat.read(source_path, as_version=4)
+    release = nbformat.read(release_path, as_version=4) if release_path and release_path.exists() else None
+    shown = {c.metadata["nbgrader"]["grade_id"]: c.source for c in (release or source).cells
+             if c.get("metadata", {}).get("nbgrader", {}).get("grade_id")}
+    notes = []
+    submitted = {c.metadata["nbgrader"]["grade_id"]: c for c in nb.cells
+                 if c.get("metadata", {}).get("nbgrader", {}).get("grade_id")}
+    for c in source.cells:
+        meta = c.get("metadata", {}).get("nbgrader", {})
+        gid = meta.get("grade_id")
+        if not gid or meta.get("solution") or not (meta.get("grade") or meta.get("locked")):
+            continue
+        what = "test cell" if meta.get("grade") else "locked cell"
+        if gid not in submitted:
+            if meta.get("grade"):
+                notes.append(f"{what} {gid!r} was deleted; the grader put it back")
+        elif submitted[gid].source.strip() != shown.get(gid, c.source).strip() and HIDDEN_BEGIN not in c.source:
+            notes.append(f"{what} {gid!r} was edited; the grader used the original")
+    return notes
+
+
 # ---------------------------------------------------------------- results
 
 @dataclass
@@ -176,6 +251,8 @@ class NotebookResult:
     notebook: str
     exercises: list[ExerciseResult]
     problem: str | None = None
+    notes: list[str] = field(default_factory=list)      # learner-safe: what the grader did or undid
+    review: list[str] = field(default_factory=list)     # for the instructor: constructs worth a look
 
     @property
     def score(self) -> float:
@@ -188,7 +265,14 @@ class NotebookResult:
     def to_dict(self) -> dict:
         return {"student": self.student, "module": self.module, "notebook": self.notebook,
                 "score": self.score, "max_score": self.max_score, "problem": self.problem,
+                "notes": self.notes, "review": self.review,
                 "exercises": [e.__dict__ | {"passed": e.passed} for e in self.exercises]}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "NotebookResult":
+        return cls(d["student"], d["module"], d["notebook"],
+                   [ExerciseResult(e["id"], e["score"], e["max_score"], e.get("message")) for e in d["exercises"]],
+                   d.get("problem"), list(d.get("notes", [])), list(d.get("review", [])))
 
 
 def _first_error(cell) -> tuple[str, str] | None:
@@ -198,8 +282,12 @@ def _first_error(cell) -> tuple[str, str] | None:
     return None
 
 
-def learner_message(error: tuple[str, str] | None, hidden: bool) -> str | None:
-    """What a learner may read about a failed test cell."""
+def learner_message(error: tuple[str, str] | None, hidden: bool, hidden_text: set[str] = frozenset()) -> str | None:
+    """What a learner may read about a failed test cell.
+
+    Never hidden-test code: for a hidden test only the kind of failure (its
+    message could quote the test, or carry what the notebook smuggled in).
+    """
     if error is None:
         return None
     ename, evalue = error
@@ -208,24 +296,46 @@ def learner_message(error: tuple[str, str] | None, hidden: bool) -> str | None:
     if ename == "CellTimeoutError":
         return "stopped: the cell ran past the time limit (an endless loop, or far too slow?)"
     if ename in ("DeadKernelError", "KernelDied"):
-        return "the Python kernel died while running this test (a crash or sys.exit in your code?)"
+        return ("the Python kernel died before this test could finish (a crash, os._exit, or a cell that "
+                "never answered?); see the grader notes")
+    if ename == "GraderIntegrityError":
+        return ("no points: this test did not run under the grader's control (did the notebook change how "
+                "cells run, or stop before the test?)")
+    if ename == "KeyboardInterrupt":
+        return "stopped: the test was interrupted (the time limit?)"
     if hidden:
         if ename in ("CheckFailed", "AssertionError"):
             return ("hidden tests failed: wrong result on inputs the visible tests do not show "
                     "(other sizes, size 1, other dtypes or seeds)")
-        return f"hidden tests raised {ename}" + (f": {evalue.splitlines()[0][:200]}" if evalue.strip() else "")
+        return f"hidden tests raised {ename}"
     if ename == "NameError":
-        return f"NameError: {evalue} (did you run your answer cell, and keep the function's name?)"
+        return redact(f"NameError: {evalue} (did you run your answer cell, and keep the function's name?)",
+                      hidden_text)
     lines = evalue.splitlines() or [""]
     text = f"{ename}: {lines[0]}" + "".join("\n" + ln for ln in lines[1:12])
+    return redact(text, hidden_text)
+
+
+def redact(text: str, hidden_text: set[str]) -> str:
+    """`text`, unless it quotes a hidden test's code."""
+    if any(h in text for h in hidden_text):
+        return "(message not shown: it quotes hidden test code)"
     return text
+
+
+def hidden_code_lines(source_nb) -> set[str]:
+    """Distinctive lines of a notebook's hidden tests (to keep them out of anything a learner sees)."""
+    from grader.preprocessors import hidden_lines
+
+    return hidden_lines(source_nb)
 
 
 def results_for(root: Path, module: str, student: str, notebook: str, source_nb) -> NotebookResult:
     """Read one graded notebook's per-exercise scores from the gradebook."""
-    from nbgrader.api import Gradebook, MissingEntry
+    from nbgrader.api import MissingEntry
 
-    with Gradebook(f"sqlite:///{root / 'gradebook.db'}", course_id="wcdl") as gb:
+    hidden_text = hidden_code_lines(source_nb)
+    with gradebook(root) as gb:
         try:
             grades = {g.name: (float(g.score), float(g.max_score))
                       for g in gb.find_submission_notebook(notebook, module, student).grades}
@@ -246,13 +356,20 @@ def results_for(root: Path, module: str, student: str, notebook: str, source_nb)
             score += got
             cell = cells.get(gid)
             if message is None and cell is not None:
-                message = learner_message(_first_error(cell), is_hidden_test_cell(cell) or gid.endswith(HIDDEN_SUFFIX))
+                message = learner_message(_first_error(cell), is_hidden_test_cell(cell) or gid.endswith(HIDDEN_SUFFIX),
+                                          hidden_text)
         if score >= spec.points:
             message = None
         elif message is None:
             message = "no points (the test did not run)"
         out.append(ExerciseResult(spec.id, score, spec.points, message))
-    return NotebookResult(student, module, notebook, out)
+    notes, review = [], []
+    guard = root / "guard" / student / module / f"{notebook}.json"
+    if guard.exists():
+        info = json.loads(guard.read_text())
+        notes = [redact(n, hidden_text) for n in info.get("notes", [])]
+        review = list(info.get("review", []))
+    return NotebookResult(student, module, notebook, out, None, notes, review)
 
 
 def zero_result(student: str, module: str, notebook: str, source_nb, problem: str) -> NotebookResult:
@@ -268,31 +385,55 @@ def grade_submission_dir(root: Path, module: str, student: str, files: dict[str,
     `files` maps notebook name to the submitted file. Broken files score zero
     with a message; the rest go through `nbgrader autograde`.
     """
-    dest_dir = root / "submitted" / student / module
-    if dest_dir.exists():
-        shutil.rmtree(dest_dir)
-    dest_dir.mkdir(parents=True)
-    results, good = [], []
-    for name, path in files.items():
-        source_nb = nbformat.read(sources[name], as_version=4)
-        nb, problem = inspect_submission(path, sources[name])
-        if problem:
-            results.append(zero_result(student, module, name, source_nb, problem))
-            continue
-        nbformat.write(nb, dest_dir / f"{name}.ipynb")
-        good.append((name, source_nb))
+    results, good, notes = stage_submission(root, module, student, files, sources)
     if good:
         nbgrader(root, "autograde", module, "--student", student, "--force", timeout=timeout)
-        results.extend(results_for(root, module, student, name, snb) for name, snb in good)
+        for name, snb in good:
+            r = results_for(root, module, student, name, snb)
+            r.notes = notes.get(name, []) + r.notes
+            results.append(r)
     else:
         _ensure_student(root, student)
     order = list(files)
     return sorted(results, key=lambda r: order.index(r.notebook))
 
 
+def stage_submission(root: Path, module: str, student: str, files: dict[str, Path], sources: dict[str, Path]):
+    """Copy a student's readable notebooks into submitted/<student>/<module>/.
+
+    Returns (zero results for unreadable files, [(name, source notebook)] to
+    grade, {name: notes about cells the grader will put back}).
+    """
+    dest_dir = root / "submitted" / student / module
+    if dest_dir.exists():
+        shutil.rmtree(dest_dir)
+    dest_dir.mkdir(parents=True)
+    results, good, notes = [], [], {}
+    for name, path in files.items():
+        source_nb = nbformat.read(sources[name], as_version=4)
+        nb, problem = inspect_submission(path, sources[name])
+        if problem:
+            results.append(zero_result(student, module, name, source_nb, problem))
+            continue
+        notes[name] = submission_notes(nb, sources[name], COURSE / module / f"{name}.ipynb")
+        nbformat.write(nb, dest_dir / f"{name}.ipynb")
+        good.append((name, source_nb))
+    return results, good, notes
+
+
 def _ensure_student(root: Path, student: str) -> None:
     """Put a student whose files were all unreadable into the gradebook (0 points in exports)."""
-    from nbgrader.api import Gradebook
-
-    with Gradebook(f"sqlite:///{root / 'gradebook.db'}", course_id="wcdl") as gb:
+    with gradebook(root) as gb:
         gb.update_or_create_student(student)
+
+
+def forget_submission(root: Path, module: str, student: str) -> None:
+    """Remove a student's graded module from the gradebook (it then counts 0 in exports)."""
+    from nbgrader.api import MissingEntry
+
+    with gradebook(root) as gb:
+        gb.update_or_create_student(student)
+        try:
+            gb.remove_submission(module, student)
+        except MissingEntry:
+            pass

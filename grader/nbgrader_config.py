@@ -25,3 +25,22 @@ c.ClearSolutions.code_stub = {"python": '# YOUR CODE HERE\nraise NotImplementedE
 # Feedback goes to learners: hidden tests are replaced by a summary line.
 c.GenerateFeedback.preprocessors = [GetGrades, CSSHTMLHeaderPreprocessor,
                                     "grader.preprocessors.HideHiddenTests"]
+
+# Grading under attack (grader/guard.py, grader/sandbox.py): every graded
+# notebook runs in a sandboxed kernel, its tests run under the guard's control,
+# and a test cell earns points only with the guard's signed record of a pass.
+from nbconvert.preprocessors import ClearMetadataPreprocessor  # noqa: E402
+from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, IgnorePattern,  # noqa: E402
+                                    LimitOutput, SaveAutoGrades)
+
+c.Autograde.autograde_preprocessors = [
+    "grader.guard.GuardCells",
+    "grader.guard.GuardedExecute",
+    "grader.guard.GuardVerify",
+    IgnorePattern,
+    ClearMetadataPreprocessor,
+    LimitOutput,
+    SaveAutoGrades,
+    AssignLatePenalties,
+    CheckCellMetadata,
+]

@@ -64,7 +64,7 @@ def test_untouched_release_scores_zero(ws, notebook, tmp_path):
         [(e.id, e.message) for e in result.exercises]
 
 
-@pytest.mark.parametrize("run", MUTANT_RUNS, ids=lambda run: "+".join(m.cell + ":" + m.why for m in run)[:120])
+@pytest.mark.parametrize("run", MUTANT_RUNS, ids=lambda run: run[0].notebook + "/" + "+".join(m.cell + ":" + m.why for m in run)[:120])
 def test_mutants_lose_their_points(ws, run, tmp_path):
     notebook = run[0].notebook
     result = ws.grade(notebook, submission(notebook, run), tmp_path)

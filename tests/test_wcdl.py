@@ -138,3 +138,24 @@ def test_load_minilm_offline_gives_a_6_layer_bert(monkeypatch):
     with torch.no_grad():
         out = model(**batch).last_hidden_state
     assert out.shape[0] == 2 and out.shape[-1] == 384 and torch.isfinite(out).all()
+
+
+def test_notebook_shows_failed_checks_without_a_traceback_wall():
+    import nbformat
+    from nbclient import NotebookClient
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(src) for src in (
+        "import torch\nfrom wcdl.checks import assert_close",
+        "def f(x):\n    raise NotImplementedError()",
+        "assert_close(f(1), torch.ones(2), name='f(1)')",
+        "assert_close(torch.zeros(2), torch.ones(2), name='f(2)')",
+        "1 / 0",
+    )]
+    NotebookClient(nb, allow_errors=True, kernel_name="python3", timeout=120).execute()
+    errors = [[o for o in c.outputs if o.output_type == "error"] for c in nb.cells[2:]]
+    assert all(len(e) == 1 for e in errors), "each failing cell still records an error (graders rely on it)"
+    not_attempted, failed, other = (e[0] for e in errors)
+    assert len(not_attempted.traceback) == 1 and "not attempted yet" in not_attempted.traceback[0]
+    assert len(failed.traceback) == 1 and "f(2): 2 of 2 values differ" in failed.traceback[0]
+    assert len(other.traceback) > 1, "other errors keep their full traceback"

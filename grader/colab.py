@@ -1,0 +1,69 @@
+"""Stamp release notebooks for Google Colab: a badge and a set-up cell.
+
+The repository's owner/name is set once, in pyproject.toml
+([tool.wcdl] repository); `wcdl release` stamps every notebook in course/.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import nbformat
+
+from grader import core
+
+STAMP = "wcdl-colab"   # cell metadata marking stamped cells (so stamping is idempotent)
+
+SETUP = '''\
+# Set-up for Google Colab; anywhere else this cell does nothing.
+# In Colab it installs the course's helper package and what Colab lacks
+# (torch is already there and is left alone), fetches this module's files,
+# and runs numba.cuda kernels in the CUDA simulator when there is no GPU.
+import os, shutil, subprocess, sys, urllib.request
+try:
+    import google.colab  # noqa: F401
+    IN_COLAB = True
+except ImportError:
+    IN_COLAB = False
+if IN_COLAB:
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q",
+                    os.environ.get("WCDL_INSTALL", "wcdl[colab] @ git+https://github.com/{repo}.git@{branch}")],
+                   check=True)
+    for name in {files!r}:
+        if not os.path.exists(name):
+            urllib.request.urlretrieve("https://raw.githubusercontent.com/{repo}/{branch}/course/{module}/" + name, name)
+    if shutil.which("nvidia-smi") is None:
+        os.environ.setdefault("NUMBA_ENABLE_CUDASIM", "1")
+'''
+
+
+def settings(pyproject: Path = core.REPO / "pyproject.toml") -> tuple[str, str]:
+    tool = tomllib.loads(pyproject.read_text()).get("tool", {}).get("wcdl", {})
+    return tool["repository"], tool.get("branch", "main")
+
+
+def colab_url(repo: str, branch: str, module: str, notebook: str) -> str:
+    return f"https://colab.research.google.com/github/{repo}/blob/{branch}/course/{module}/{notebook}.ipynb"
+
+
+def stamp(path: Path, module: str, extra_files: list[str]) -> None:
+    """Insert (or refresh) the badge and the set-up cell of one release notebook."""
+    repo, branch = settings()
+    nb = nbformat.read(path, as_version=4)
+    nb.cells = [c for c in nb.cells if c.get("metadata", {}).get(STAMP) is None]
+    badge = nbformat.v4.new_markdown_cell(
+        f"[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]"
+        f"({colab_url(repo, branch, module, path.stem)})", metadata={STAMP: "badge"})
+    setup = nbformat.v4.new_code_cell(
+        SETUP.format(repo=repo, branch=branch, module=module, files=sorted(extra_files)).rstrip(),
+        metadata={STAMP: "setup"})
+    badge.id, setup.id = "colab-badge", "colab-setup"   # fixed ids keep the release reproducible
+    nb.cells = [badge, *nb.cells[:1], setup, *nb.cells[1:]]
+    nbformat.write(nb, path)
+
+
+def stamp_module(folder: Path) -> None:
+    extra = sorted(p.name for p in folder.iterdir() if p.is_file() and p.suffix != ".ipynb")
+    for path in sorted(folder.glob("*.ipynb")):
+        stamp(path, folder.name, extra)
