@@ -84,7 +84,7 @@ def test_bench_median_with_fake_timer():
     calls = []
     t = timing.bench(lambda: calls.append(1), warmup=2, repeat=5, timer=lambda: float(next(ticks)))
     assert len(calls) == 7          # warm-up calls are made but not timed
-    assert t.median == 1.0 and t.times == [1.0] * 5
+    assert t.median == 1.0 and t.times == [1.0] * 5 and t.spread == 0.0
     per_call = timing.bench(lambda: None, warmup=0, repeat=3, number=4, timer=lambda: float(next(ticks)))
     assert per_call.median == 0.25  # 1 tick for 4 calls
 
@@ -94,6 +94,11 @@ def test_speedup_is_a_ratio_of_medians():
     ratio, slow, fast = timing.speedup(lambda: None, lambda: None, warmup=0, repeat=3,
                                        timer=lambda: float(next(clock)))
     assert (slow.median, fast.median, ratio) == (4.0, 1.0, 4.0)
+
+
+def test_timing_spread_is_the_interquartile_range():
+    t = timing.Timing(2.0, [1.0, 2.0, 3.0, 4.0, 5.0])
+    assert t.spread == 2.0 and str(t) == "2 s (IQR 2 s)"
 
 
 def test_bench_rejects_bad_arguments_and_formats():

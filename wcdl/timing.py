@@ -21,11 +21,21 @@ class Timing:
     median: float
     times: list[float] = field(repr=False)
 
+    @property
+    def spread(self) -> float:
+        """Interquartile range of the repeats: how much to trust the median."""
+        if len(self.times) < 2:
+            return 0.0
+        q = statistics.quantiles(self.times, n=4, method="inclusive")
+        return q[2] - q[0]
+
     def __str__(self) -> str:
-        return format_seconds(self.median)
+        return f"{format_seconds(self.median)} (IQR {format_seconds(self.spread)})"
 
 
 def format_seconds(s: float) -> str:
+    if s == 0:
+        return "0 s"
     for unit, scale in (("s", 1.0), ("ms", 1e-3), ("us", 1e-6)):
         if s >= scale:
             return f"{s / scale:.3g} {unit}"
