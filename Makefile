@@ -22,8 +22,8 @@ $(STAMP): pyproject.toml
 lab: $(STAMP)
 	$(BIN)/jupyter lab --ServerApp.root_dir=course $(ROOT_FLAG) $(BROWSER_FLAG) $(LAB_ARGS)
 
+# One torch thread per test worker: threads on an oversubscribed CPU stall.
 test: $(STAMP)
-	# one thread per test worker: torch threads on an oversubscribed CPU stall
 	OMP_NUM_THREADS=1 TOKENIZERS_PARALLELISM=false $(BIN)/python -m pytest -n $(WORKERS) $(PYTEST_ARGS)
 
 check: $(STAMP)

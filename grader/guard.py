@@ -43,7 +43,7 @@ from pathlib import Path
 
 from jupyter_client.manager import AsyncKernelManager
 from jupyter_core.utils import run_sync
-from nbclient.exceptions import DeadKernelError
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_output
 from traitlets import Bool, Integer
 
@@ -64,10 +64,11 @@ STUB_SOURCE = ('_wcdl_box = []\n'
 MARK = "wcdl_guard"
 # Modules the guard imports before any learner code runs (to keep originals of
 # what tests use) -- never those that must be configured first (numba reads
-# NUMBA_ENABLE_CUDASIM once, when imported).
+# NUMBA_ENABLE_CUDASIM once, when imported; wcdl.cuda imports numba only
+# when asked to, so it can be imported early).
 ALWAYS_SNAPSHOT = ["numpy", "numpy.testing", "torch", "torch.nn", "torch.nn.functional", "torch.testing",
                    "wcdl.checks", "wcdl.ops"]
-LATE_IMPORTS = ("numba", "wcdl.cuda")
+LATE_IMPORTS = ("numba",)
 SNAPSHOT_CLASSES = [["torch", "Tensor"], ["torch.nn", "Module"]]
 
 
@@ -320,14 +321,15 @@ class GuardCells(NbGraderPreprocessor):
             "tests": [{k: t[k] for k in ("id", "source", "hidden")} for t in tests],
             "bindings": bindings, "snapshot_modules": modules, "snapshot_classes": SNAPSHOT_CLASSES,
             "write_roots": [str(ktmp)],
-            "deny_roots": [course_root, str(REPO), str(guard_dir), runtime],
+            # the system temp folder too: other notebooks' guard folders live there
+            "deny_roots": [course_root, str(REPO), str(guard_dir), runtime, tempfile.gettempdir()],
             "allow_roots": [str(REPO / "wcdl"), str(REPO / "grader")],
             "trusted_code": [str(REPO / "wcdl")],
             "read_roots": [os.environ[v] for v in ("WCDL_DATA_DIR",) if os.environ.get(v)],
             "read_files": [str(guard_dir / "kernel.json")],
             "record_file": str(guard_dir / "records.log"),
             "pid_file": str(guard_dir / "kernel.pid"),
-            "landlock": self.landlock,
+            "landlock": self.landlock and os.environ.get("WCDL_NO_LANDLOCK", "") in ("", "0"),
             "max_file_bytes": self.max_file_bytes,
         }
         fd = os.open(guard_dir / "policy.json", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -379,6 +381,11 @@ class GuardedExecute(Execute):
         resources.setdefault("wcdl_execute", {})
         try:
             nb, resources = super().preprocess(nb, resources, km=km)
+        except BaseException:
+            if self._guard:      # GuardVerify will not run: do not leave the policy (hidden tests) behind
+                shutil.rmtree(self._guard["dir"], ignore_errors=True)
+                shutil.rmtree(self._guard["ktmp"], ignore_errors=True)
+            raise
         finally:
             resources["wcdl_execute"] = {"died": self._dead, "events": self._events,
                                          "truncated": {int(k): v for k, v in self._dropped.items()}}
@@ -433,6 +440,15 @@ class GuardedExecute(Execute):
             return cell, resources
         try:
             cell, resources = super().preprocess_cell(cell, resources, index)
+        except CellTimeoutError:
+            # interrupted at the time limit, and then not even idle within nbclient's grace period
+            self._events.append(f"{self._where(cell, index)} ran past the time limit and was interrupted")
+            self._dead = f"did not respond after {self._where(cell, index)} was interrupted, and was stopped"
+            self._events.append("the Python kernel " + self._dead + "; the cells after it did not run")
+            cell.outputs = list(cell.get("outputs", [])) + [
+                _error_output("CellTimeoutError", "the cell ran past the time limit and the kernel did not respond")]
+            self._kill_kernel()
+            return cell, resources
         except DeadKernelError:
             self._dead = f"died while running {self._where(cell, index)} ({self._exit_reason()})"
             self._events.append("the Python kernel " + self._dead + "; the cells after it did not run")
@@ -520,10 +536,15 @@ class GuardVerify(NbGraderPreprocessor):
         # no partial credit from an execute_result in a test cell (learner code can emit one)
         for cell in nb.cells:
             if is_test_cell(cell):
+                faked = False
                 for out in cell.get("outputs", []):
                     if out.get("output_type") == "execute_result":
                         out["output_type"] = "display_data"
                         out.pop("execution_count", None)
+                        faked = True
+                if faked:
+                    notes.append(f"test cell {cell.metadata['nbgrader']['grade_id']!r} showed a result value; "
+                                 "it was not counted as partial credit (tests pass or fail)")
         source_nb = guard.get("source_nb") if guard else None
         if source_nb is None:
             source_nb = _source_notebook(resources)
@@ -540,6 +561,8 @@ class GuardVerify(NbGraderPreprocessor):
                 value = str(err.get("evalue", "")).strip().splitlines()
                 notes.append(f"{name} raised {err.get('ename')}" + (f": {value[0][:150]}" if value else ""))
         report["review"] = scan_notebook(nb, source_nb, release_nb)
+        if guard is not None and not str(report.get("sandbox") or "").startswith("Landlock"):
+            report["review"].insert(0, f"sandbox: {report.get('sandbox') or 'none (the notebook did not finish)'}")
         report["notes"] = notes
         if notes:
             text = "\n".join(f"- {n}" for n in notes)
@@ -594,7 +617,9 @@ class GuardVerify(NbGraderPreprocessor):
             kind, _, what = n.partition(": ")
             if kind == "restored":
                 notes.append(f"the grader restored {what} (changed by the notebook) before the tests")
-            elif kind in ("blocked", "refused"):
+            elif kind == "rebound":
+                notes.append(f"the notebook rebound the name {what}; the tests used the original")
+            elif kind in ("blocked", "refused", "started"):
                 notes.append(f"{kind}: {what}")
         if final is None:
             notes.append("the notebook did not run to its end under the grader's control")

@@ -1,6 +1,7 @@
 """nbgrader preprocessors of the course."""
 
 from nbconvert.preprocessors import Preprocessor
+from traitlets import Bool
 
 HIDDEN_BEGIN = "### BEGIN HIDDEN TESTS"
 REDACTED = "[output removed by the grader: it quoted hidden test code]"
@@ -34,6 +35,10 @@ class HideHiddenTests(Preprocessor):
     time the guard keeps the hidden code out of the kernel's reach, so a
     notebook cannot print it; this is the second line of defence.)
     """
+
+    # nbgrader registers configured preprocessors without enabling them;
+    # nbconvert's default (False) would silently skip this one
+    enabled = Bool(True).tag(config=True)
 
     def preprocess(self, nb, resources):
         self._hidden = hidden_lines(nb)

@@ -191,13 +191,16 @@ def python_roots() -> list[str]:
 
 
 SYSTEM_ROOTS = ["/usr", "/lib", "/lib32", "/lib64", "/libx32", "/bin", "/sbin", "/etc", "/opt", "/proc",
-                "/sys", "/dev", "/run", "/var/lib", "/var/cache", "/snap", "/nix", "/System", "/Library",
-                "/private/etc", "/private/var/db"]
-HOME_READ = ["~/.cache", "~/.config", "~/.local/lib", "~/.local/share/jupyter/kernels", "~/.matplotlib",
-             "~/.nv", "~/.keras", "~/.ipython/extensions"]
-ENV_READ = ["WCDL_DATA_DIR", "HF_HOME", "HF_HUB_CACHE", "TRANSFORMERS_CACHE", "TORCH_HOME", "MPLCONFIGDIR",
-            "XDG_CACHE_HOME", "XDG_CONFIG_HOME", "NUMBA_CACHE_DIR", "SCIKIT_LEARN_DATA", "CUDA_HOME",
-            "CUDA_PATH", "CONDA_PREFIX"]
+                "/sys", "/dev", "/snap", "/nix", "/System", "/Library", "/private/etc"]
+# secrets a kernel has no business reading (it could print them into its own feedback)
+SYSTEM_SECRETS = ["/etc/shadow", "/etc/shadow-", "/etc/gshadow", "/etc/gshadow-", "/etc/sudoers", "/etc/sudoers.d",
+                  "/etc/ssh", "/etc/ssl/private", "/etc/security/opasswd", "/etc/krb5.keytab"]
+# in the home folder, only what libraries read (not ~/.config at large: tokens, credentials ...)
+HOME_READ = ["~/.cache/matplotlib", "~/.config/matplotlib", "~/.matplotlib", "~/.cache/wcdl", "~/.cache/torch",
+             "~/.cache/huggingface/hub", "~/.cache/huggingface/modules", "~/.local/lib",
+             "~/.local/share/jupyter/kernels", "~/.nv", "~/.keras", "~/.ipython/extensions"]
+ENV_READ = ["WCDL_DATA_DIR", "HF_HUB_CACHE", "TRANSFORMERS_CACHE", "TORCH_HOME", "MPLCONFIGDIR", "NUMBA_CACHE_DIR",
+            "SCIKIT_LEARN_DATA", "CUDA_HOME", "CUDA_PATH", "CONDA_PREFIX"]
 
 
 def read_roots(extra: list[str]) -> list[str]:
@@ -356,10 +359,13 @@ def _refuse(kind, text):
     raise GuardRefused("refused by the grader: " + text)
 
 
-def _deny(kind, text):
+def _deny(kind, text, quiet=False):
     # with Landlock the OS refuses the same access (whatever code asks); note it either way
     if S["landlocked"]:
-        _note(kind, text)
+        if not quiet:
+            _note(kind, text)
+    elif quiet:
+        raise GuardRefused("refused by the grader: " + text)
     else:
         _refuse(kind, text)
 
@@ -403,7 +409,8 @@ def _check(event, args):
             if type(a) in (str, bytes):
                 p = _path_arg(a)
                 if p is not None and not _may_write(p):
-                    _deny("blocked", event + " on " + p)
+                    # libraries try to make their cache folders (matplotlib ...): not worth a note
+                    _deny("blocked", event + " on " + p, quiet=event == "os.mkdir" and not _inside(p, DENY))
     elif event in FS_READ_EVENTS:
         if args and type(args[0]) in (str, bytes):
             p = _path_arg(args[0])
@@ -479,6 +486,10 @@ def _descendant(pid):
     return False
 
 
+def _code_like(v):
+    return callable(v) or isinstance(v, (classmethod, staticmethod, property)) or type(v) is type(sys_mod)
+
+
 def _setup():
     import importlib
     S["armed"] = True
@@ -504,7 +515,9 @@ def _setup():
     classes = []
     for name, m in mods.items():
         d = m.__dict__
-        snap[name] = (m, d, dict(d))
+        # the course's own modules keep state in module globals: keep (and restore) only their
+        # functions and classes; for the libraries, every name
+        snap[name] = (m, d, {k: v for k, v in d.items() if _code_like(v)} if str_startswith(name, "wcdl.") else dict(d))
         helpers = name.startswith("wcdl.") or name in ("torch.testing", "numpy.testing")
         for v in list(d.values()):
             if helpers and callable(v):
@@ -517,7 +530,8 @@ def _setup():
         if isinstance(c, type):
             classes.append(c)
     S["snap"] = snap
-    S["classes"] = [(c, dict(c.__dict__)) for c in classes]
+    S["classes"] = [(c, {k: v for k, v in c.__dict__.items() if _code_like(v)}
+                     if str_startswith(c.__module__, "wcdl.") else dict(c.__dict__)) for c in classes]
     S["protected"] = frozenset(protected)
     bind = {}
     for local, modname, attr in P["bindings"]:
@@ -627,12 +641,21 @@ def _run_test(args):
             _restore()
             user = S["user_ns"] if S["user_ns"] is not None else {}
             ns = dict(user)
-            ns.update(S["overlay"])
+            # names an earlier hidden test defined, unless a cell rebound them since (as in a plain notebook)
+            for k, (v, was) in S["overlay"].items():
+                if user.get(k, MISSING) is was:
+                    ns[k] = v
             for name, obj in S["bindings"].items():
                 ns[name] = _wrap(obj) if callable(obj) and not isinstance(obj, type) else obj
             ns["__builtins__"] = S["snap"]["builtins"][0]
             start = dict(ns)
+            for name, obj in S["bindings"].items():
+                if user.get(name, MISSING) is not MISSING and user.get(name) is not obj:
+                    _note("rebound", name)
             exec(S["codes"][i], ns)
+            for name, obj in S["bindings"].items():
+                if user.get(name, MISSING) is not MISSING and user.get(name) is not obj:
+                    _note("rebound", name)
         except BaseException as e:
             err = e
         if err is not None:
@@ -650,12 +673,14 @@ def _run_test(args):
                 except BaseException:
                     shown = ""
         # names a visible test (re)defines stay visible to later cells; a hidden test's stay private
-        target = S["overlay"] if t["hidden"] else user
         for k, v in list(ns.items()):
             if k == "__builtins__" or k in S["bindings"]:
                 continue
             if start.get(k, MISSING) is not v:
-                target[k] = v
+                if t["hidden"]:
+                    S["overlay"][k] = (v, user.get(k, MISSING))
+                else:
+                    user[k] = v
         ns = start = None
     except BaseException:
         ok = False
@@ -774,7 +799,8 @@ def _prepare() -> None:
         os.set_inheritable(record_fd, False)
     sandbox, landlocked = "audit hook only", False
     if policy.get("landlock", True):
-        roots = split_roots(read_roots(policy.get("read_roots", [])), deny)
+        roots = split_roots(read_roots(policy.get("read_roots", [])), deny + [p for p in SYSTEM_SECRETS
+                                                                              if os.path.lexists(p)])
         files = [f for f in policy.get("read_files", []) if os.path.exists(f)]
         try:
             sandbox = apply_landlock(roots + [r for r in allow if os.path.isdir(r)], write, files)

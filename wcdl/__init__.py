@@ -1,8 +1,12 @@
 """Working-Class Deep Learning: helpers shared by the course notebooks.
 
-Plumbing lives here so the notebooks can stay about the idea:
-`checks` (feedback-giving asserts), `ops` (counting dispatched torch ops),
-`timing` (honest benchmarks), `device`, and `models` (offline MiniLM).
+Plumbing lives here so the notebooks can stay about the idea: `checks`
+(feedback-giving asserts), `ops` (counting dispatched torch ops), `timing`
+(honest benchmarks), `device`, `models` (offline MiniLM), `roofline`
+(measuring and plotting a machine's roofline), `cuda` (numba.cuda kernels in
+a checking simulator, with memory-access counts), `data` (the SMS Spam
+Collection, sha256-verified), `rl` (CartPole plumbing) and `impala`
+(actor processes and shared-memory rollout buffers).
 """
 
 __version__ = "0.1.0"
