@@ -136,11 +136,16 @@ class WorkerGone(RuntimeError):
 class Worker:
     """One grader/worker.py process in a session of its own."""
 
-    def __init__(self, root: Path, log: Path, start_timeout: float = 600):
+    def __init__(self, root: Path, log: Path, threads: int | None = None, start_timeout: float = 600):
         self.log = open(log, "ab")
+        env = core.nbgrader_env()
+        if threads:
+            # N workers on C cores: each kernel's torch/BLAS gets C // N threads, unless set already
+            for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+                env.setdefault(var, str(threads))
         self.proc = subprocess.Popen([sys.executable, "-m", "grader.worker", str(root)], cwd=root,
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log,
-                                     start_new_session=True, env=core.nbgrader_env())
+                                     start_new_session=True, env=env)
         self.sel = selectors.DefaultSelector()
         self.sel.register(self.proc.stdout, selectors.EVENT_READ)
         self.buf = b""
@@ -260,7 +265,8 @@ class Pool:
             worker.stop()
 
     def _spawn(self, slot: int) -> Worker:
-        w = Worker(self.root, self.logs / f"worker-{slot}.log")
+        threads = max(1, (os.cpu_count() or 1) // self.n) if self.n > 1 else None
+        w = Worker(self.root, self.logs / f"worker-{slot}.log", threads)
         with self.lock:
             self.live.add(w)
         return w

@@ -471,6 +471,8 @@ def _check(event, args):
 
 def _descendant(pid):
     me = getpid()
+    if not PROC:
+        return True      # no /proc (macOS): cannot tell; the parent and process groups stay refused
     for _ in range(64):
         try:
             with io_open("/proc/" + int_repr(pid) + "/stat", "rb") as fh:
@@ -749,6 +751,7 @@ def _private_hook(policy: dict, sandbox: str, landlocked: bool, deny: list[str],
         "str_str": str.__str__, "bytes_decode": bytes.decode, "int_repr": int.__repr__,
         "type_setattr": type.__setattr__, "type_delattr": type.__delattr__,
         "type_name": type.__dict__["__name__"].__get__,
+        "PROC": os.path.exists("/proc/self/stat"),
         "WRITE_FLAGS": os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND,
     }
     exec(compile(_HOOK_SOURCE, "<wcdl-guard>", "exec"), g)

@@ -1,0 +1,323 @@
+"""The adversarial corpus: submissions that try to break, fool or rob the grader.
+
+Every case is derived from the real course notebook m01_2_normalization_and_dropout
+(its committed release, filled in with the solution's answers, or with wrong
+ones, then attacked) and states what must come out of grading it:
+
+    Case(name, builder, scores, says, ...)
+
+`scores` is the points each exercise must get ({} for the file's total of 0
+when it cannot be graded at all), `says` a phrase the learner's feedback must
+contain. For every case the test also checks that no point is unearned, that
+the grader did not crash and the batch went on. Most cases drop the
+notebook's demo cells (MiniLM, plots): the graded cells stay, grading is
+quicker. tests/test_adversarial.py grades the whole corpus as one batch.
+
+The m01_2 exercises: `layer_norm` (m01_layer_norm: 1 visible + 1 hidden
+point) and `dropout` (m01_dropout: 1 + 1).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Callable
+
+import nbformat
+
+from grader import core
+from tests.grading import SOURCES, submission
+
+NB = "m01_2_normalization_and_dropout"
+OTHER = "m01_1_embeddings_are_lookup_tables"
+LN, DO = "m01_layer_norm", "m01_dropout"
+LN_ANS, DO_ANS = "m01_layer_norm_answer", "m01_dropout_answer"
+TESTS = ["m01_layer_norm", "m01_layer_norm_hidden", "m01_dropout", "m01_dropout_hidden"]
+FULL = {LN: 2, DO: 2}
+ZERO = {LN: 0, DO: 0}
+
+WRONG = {  # plausible-looking answers that are wrong: only a cheat could earn points with them
+    LN_ANS: "def layer_norm(x, weight, bias, eps=1e-5):\n    return x * weight + bias\n",
+    DO_ANS: "def dropout(x, p, training=True, generator=None):\n    return x\n",
+}
+
+
+# ---------------------------------------------------------------- builders
+
+def _gid(cell):
+    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+
+
+def nb(solved=True, wrong=False, slim=True, before=None, after=None, delete=(), edit=None, cells=()) -> bytes:
+    """A submission of m01_2 as bytes.
+
+    solved/wrong: answers from the solution, wrong ones, or the release's stubs;
+    slim: drop the demo cells (MiniLM, plots) that no test needs;
+    before/after: {answer cell id: code} put before / after the answer's code;
+    delete: grade ids of cells to delete; edit: {grade id: new source};
+    cells: extra code cells appended at the end.
+    """
+    book = submission(NB, solved=solved or wrong)
+    keep = []
+    seen_imports = False
+    for cell in book.cells:
+        gid = _gid(cell)
+        if slim and cell.cell_type == "code" and gid is None and not cell.get("metadata", {}).get("wcdl-colab"):
+            if seen_imports:
+                continue          # a demo cell
+            seen_imports = True   # the imports: without the plots, no matplotlib
+            cell.source = cell.source.replace("import matplotlib.pyplot as plt\n", "")
+        if gid in delete:
+            continue
+        if wrong and gid in WRONG:
+            cell.source = WRONG[gid]
+        if before and gid in before:
+            cell.source = before[gid] + "\n" + cell.source
+        if after and gid in after:
+            cell.source = cell.source + "\n" + after[gid]
+        if edit and gid in edit:
+            cell.source = edit[gid]
+        keep.append(cell)
+    book.cells = keep + [nbformat.v4.new_code_cell(src) for src in cells]
+    return nbformat.writes(book).encode()
+
+
+def raw(text: str) -> Callable[[], bytes]:
+    return lambda: text.encode()
+
+
+def other_notebook() -> bytes:
+    return SOURCES[OTHER].read_bytes()
+
+
+def truncated() -> bytes:
+    data = nb()
+    return data[: len(data) // 2]
+
+
+# ---------------------------------------------------------------- attacks (code the learner submits)
+
+PATCH_CHECKS = """\
+import wcdl.checks as _checks
+_pass = lambda *a, **k: None
+_checks.assert_close = _checks.assert_scalar = _checks.expect = _pass
+assert_close = assert_scalar = expect = _pass
+"""
+
+PATCH_LIBS = """\
+import numpy as np, numpy.testing, torch, torch.testing
+torch.allclose = lambda *a, **k: True
+torch.equal = lambda *a, **k: True
+torch.testing.assert_close = lambda *a, **k: None
+numpy.testing.assert_allclose = lambda *a, **k: None
+np.isclose = lambda a, b, **k: np.ones(np.broadcast(np.asarray(a), np.asarray(b)).shape, dtype=bool)
+"""
+
+REDEFINE_HELPERS = """\
+def assert_close(*a, **k): pass
+def assert_scalar(*a, **k): pass
+def expect(*a, **k): pass
+"""
+
+CALL_TIME_REBIND = """\
+def layer_norm(x, weight, bias, eps=1e-5):
+    for name in ("assert_close", "assert_scalar", "expect"):
+        globals()[name] = lambda *a, **k: None
+    return x
+def dropout(x, p, training=True, generator=None):
+    for name in ("assert_close", "assert_scalar", "expect"):
+        globals()[name] = lambda *a, **k: None
+    return x
+"""
+
+FRAME_REBIND = """\
+import sys
+def layer_norm(x, weight, bias, eps=1e-5):
+    sys._getframe(1).f_globals["assert_close"] = lambda *a, **k: None
+    return x
+"""
+
+SYS_MODULES_SWAP = """\
+import sys, types
+_fake = types.ModuleType("wcdl.checks")
+_fake.assert_close = _fake.assert_scalar = _fake.expect = lambda *a, **k: None
+_fake.CheckFailed = AssertionError
+sys.modules["wcdl.checks"] = _fake
+from wcdl.checks import assert_close, assert_scalar, expect
+"""
+
+STEAL_SOLUTION = """\
+import glob, json, os, sqlite3
+def _candidates():
+    d = os.getcwd()
+    for _ in range(8):
+        yield from glob.glob(os.path.join(d, "solutions", "*", "m01_2_normalization_and_dropout.ipynb"))
+        yield from glob.glob(os.path.join(d, "gradebook.db"))
+        d = os.path.dirname(d)
+    import wcdl
+    repo = os.path.dirname(os.path.dirname(os.path.abspath(wcdl.__file__)))
+    yield os.path.join(repo, "solutions", "01_matmul_is_all_you_need", "m01_2_normalization_and_dropout.ipynb")
+    yield os.path.join(repo, "tests", "grading.py")
+for _path in _candidates():
+    try:
+        if _path.endswith(".db"):
+            _rows = sqlite3.connect(_path).execute("select source from source_cells").fetchall()
+            _code = [r[0] for r in _rows if "def layer_norm" in r[0] or "def dropout" in r[0]]
+        else:
+            _cells = json.load(open(_path))["cells"]
+            _code = ["".join(c["source"]) for c in _cells if "def layer_norm" in "".join(c["source"])
+                     or "def dropout" in "".join(c["source"])]
+        for _c in _code:
+            exec(_c)
+        print("stole", _path)
+    except Exception as e:
+        print("could not read", _path, type(e).__name__)
+"""
+
+SUBPROCESS_CAT = """\
+import subprocess, wcdl, os
+_repo = os.path.dirname(os.path.dirname(os.path.abspath(wcdl.__file__)))
+_p = subprocess.run(["cat", os.path.join(_repo, "solutions", "01_matmul_is_all_you_need",
+                                          "m01_2_normalization_and_dropout.ipynb")], capture_output=True, text=True)
+for _c in (json.loads(_p.stdout)["cells"] if _p.stdout else []):
+    if "def layer_norm" in "".join(_c["source"]):
+        exec("".join(_c["source"]))
+print("cat exit code", _p.returncode)
+"""
+
+WRITE_OUTSIDE = """\
+import os, wcdl
+_repo = os.path.dirname(os.path.dirname(os.path.abspath(wcdl.__file__)))
+_targets = [os.path.join(_repo, "wcdl", "checks.py"),
+            os.path.expanduser("~/.ipython/profile_default/startup/00-wcdl-corpus.py"),
+            os.path.join(os.getcwd(), "..", "..", "..", "gradebook.db"),
+            os.path.join(os.getcwd(), "..", "..", "control_solved", "pwned.txt"),
+            "/tmp/wcdl-corpus-poison.py"]
+for _t in _targets:
+    try:
+        with open(_t, "a") as _fh:
+            _fh.write("\\nassert_close = lambda *a, **k: None\\n")
+        print("wrote", _t)
+    except OSError as e:
+        print("could not write", _t, type(e).__name__)
+"""
+
+KILL_GRADER = """\
+import os, signal
+for _do in (lambda: os.kill(os.getppid(), signal.SIGKILL), lambda: os.killpg(os.getpgid(os.getppid()), signal.SIGKILL)):
+    try:
+        _do()
+    except OSError as e:
+        print("could not kill:", e)
+"""
+
+TRANSFORMER = "get_ipython().input_transformers_cleanup.append(lambda lines: [])\n"
+
+DISPLAYHOOK = """\
+import sys
+def layer_norm(x, weight, bias, eps=1e-5):
+    sys.displayhook(1)          # an execute_result of 1 = full partial credit in plain nbgrader
+    return x
+def dropout(x, p, training=True, generator=None):
+    sys.displayhook(1)
+    return x
+"""
+
+PEEK_HIDDEN = """\
+print(In)
+print(get_ipython().kernel.get_parent())
+import linecache
+print({k: "".join(v[2]) for k, v in linecache.cache.items() if "test" in str(k)})
+"""
+
+GC_HUNT = """\
+import gc, sys
+for _do in (gc.get_objects, lambda: sys.settrace(lambda *a: None), lambda: sys.addaudithook(lambda *a: None)):
+    try:
+        _do()
+    except Exception as e:
+        print("refused:", type(e).__name__)
+"""
+
+SEGFAULT = "import ctypes\nctypes.string_at(0)\n"
+BUSY_LOOP = "import time\nwhile True:        # waits for something that never comes\n    time.sleep(0.1)\n"
+DEAF_LOOP = ("import signal, time\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+             "while True:\n    time.sleep(0.2)\n")
+MEGABYTES = 'print(("spam " * 20 + "\\n") * 200_000)   # about 20 MB\n'
+
+
+# ---------------------------------------------------------------- the corpus
+
+@dataclass
+class Case:
+    name: str
+    build: Callable[[], bytes]
+    scores: dict[str, float]          # exercise -> points it must get; {} = not gradable at all
+    says: str | None = None           # the learner's feedback must contain this
+    cheat: bool = False               # points would come only from the attack
+    notes: list[str] = field(default_factory=list)
+
+
+def c(name, build, scores, says=None, cheat=False):
+    return Case(name, build, scores, says, cheat)
+
+
+CASES = [
+    # files the grader cannot grade: zero, and a message saying why
+    c("malformed_json", raw('{"cells": [ this is not json'), {}, "not valid JSON"),
+    c("empty_file", raw(""), {}, "the file is empty"),
+    c("truncated_file", truncated, {}, "not valid JSON"),
+    c("not_a_notebook", raw('{"hello": "world"}'), {}, "not a Jupyter notebook"),
+    c("other_assignment", other_notebook, {}, "none of the exercise cells"),
+    # controls
+    c("control_solved", lambda: nb(), FULL),
+    c("control_untouched", lambda: nb(solved=False), ZERO, "not attempted yet"),
+    # the notebook's structure
+    c("deleted_tests_right_answers", lambda: nb(delete=TESTS), FULL, "was deleted"),
+    c("deleted_tests_wrong_answers", lambda: nb(wrong=True, delete=TESTS), ZERO, "was deleted", cheat=True),
+    c("edited_tests", lambda: nb(wrong=True, edit={t: "print('all good')" for t in TESTS}), ZERO, "was edited",
+      cheat=True),
+    # code that stops, crashes or floods
+    c("sys_exit", lambda: nb(before={LN_ANS: "import sys\nsys.exit('bye')"}), {LN: 0, DO: 2}, "SystemExit"),
+    c("os_exit", lambda: nb(before={DO_ANS: "import os\nos._exit(3)"}), {LN: 2, DO: 0}, "kernel"),
+    c("segfault", lambda: nb(before={LN_ANS: SEGFAULT}), ZERO, "SIGSEGV"),
+    c("endless_loop", lambda: nb(before={DO_ANS: BUSY_LOOP}), {LN: 2, DO: 0}, "time limit"),
+    c("loop_ignoring_interrupts", lambda: nb(before={DO_ANS: DEAF_LOOP}), {LN: 2, DO: 0}, "did not respond"),
+    c("megabytes_of_output", lambda: nb(after={LN_ANS: MEGABYTES}), FULL, "dropped"),
+    # cheats: wrong answers plus an attack on the tests
+    c("patch_wcdl_checks", lambda: nb(wrong=True, after={DO_ANS: PATCH_CHECKS}), ZERO, "restored", cheat=True),
+    c("patch_numpy_torch_testing", lambda: nb(wrong=True, before={LN_ANS: PATCH_LIBS}), ZERO, "restored",
+      cheat=True),
+    c("redefine_helpers", lambda: nb(wrong=True, after={LN_ANS: REDEFINE_HELPERS}), ZERO, "rebound", cheat=True),
+    c("rebind_helpers_while_tested", lambda: nb(edit={LN_ANS: CALL_TIME_REBIND, DO_ANS: ""}), ZERO, "rebound",
+      cheat=True),
+    c("rebind_through_frames", lambda: nb(wrong=True, edit={LN_ANS: FRAME_REBIND + WRONG[DO_ANS]}), ZERO,
+      "refused", cheat=True),
+    c("swap_sys_modules", lambda: nb(wrong=True, after={DO_ANS: SYS_MODULES_SWAP}), ZERO, "restored", cheat=True),
+    c("input_transformer_skips_tests", lambda: nb(wrong=True, after={DO_ANS: TRANSFORMER}), ZERO,
+      "did not run under the grader's control", cheat=True),
+    c("fake_partial_credit", lambda: nb(edit={LN_ANS: DISPLAYHOOK, DO_ANS: ""}), ZERO, "partial credit", cheat=True),
+    c("hunt_grader_internals", lambda: nb(wrong=True, after={DO_ANS: GC_HUNT}), ZERO, "refused", cheat=True),
+    # reading what the grader keeps secret, writing where it must not
+    c("steal_solution_files", lambda: nb(solved=False, after={LN_ANS: STEAL_SOLUTION}), ZERO, "blocked", cheat=True),
+    c("steal_with_subprocess", lambda: nb(solved=False, after={LN_ANS: "import json\n" + SUBPROCESS_CAT}), ZERO,
+      "started", cheat=True),
+    c("peek_at_hidden_tests", lambda: nb(cells=[PEEK_HIDDEN]), FULL),
+    c("write_outside_submission", lambda: nb(after={DO_ANS: WRITE_OUTSIDE}), FULL, "blocked"),
+    c("kill_the_grader", lambda: nb(wrong=True, after={LN_ANS: KILL_GRADER}), ZERO, "blocked", cheat=True),
+]
+
+
+def write_corpus(folder, cases=CASES) -> None:
+    """One student folder per case: folder/<case>/m01_2_normalization_and_dropout.ipynb."""
+    for case in cases:
+        (folder / case.name).mkdir(parents=True, exist_ok=True)
+        (folder / case.name / f"{NB}.ipynb").write_bytes(case.build())
+
+
+def max_points() -> dict[str, float]:
+    return {ex.id: ex.points for ex in core.exercises(nbformat.read(SOURCES[NB], as_version=4))}
+
+
+def describe() -> str:
+    return json.dumps([{"case": k.name, "scores": k.scores, "says": k.says} for k in CASES], indent=1)
