@@ -97,6 +97,8 @@ def format_table(results: list[core.NotebookResult]) -> str:
             lines.append(f"  {e.id.ljust(width)}  {pts}  {status}")
             if not e.passed:
                 lines += [" " * (width + 12) + ln for ln in msg[1:]]
+        for n in r.notes:
+            lines += ["  note: " + n.splitlines()[0]] + ["        " + ln for ln in n.splitlines()[1:]]
         lines.append("")
     if len(results) > 1:
         total = sum(r.score for r in results)
@@ -126,8 +128,7 @@ def check(paths: list[Path], student: str = "learner", workers: int = 2) -> list
 
     def grade_module(module: str) -> list[core.NotebookResult]:
         with tempfile.TemporaryDirectory(prefix="wcdl-check-") as tmp:
-            ws = core.make_workspace(Path(tmp), [module])
-            core.generate(ws, module)
+            ws = core.generated_workspace(Path(tmp), module)
             return core.grade_submission_dir(ws, module, student, by_module[module], sources)
 
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
@@ -156,6 +157,10 @@ def cmd_check(args) -> int:
         _log("no notebooks found in " + " ".join(args.paths or [str(core.COURSE)]))
         return 2
     _log(f"grading {len(files)} notebook(s) with nbgrader ...")
+    sources = core.source_notebooks()
+    problem = core.data_problem(sorted({sources[f.stem].parent.name for f in files if f.stem in sources}))
+    if problem:
+        _log("warning: " + problem)
     results = check(files, workers=args.workers)
     if args.json:
         print(json.dumps([r.to_dict() for r in results], indent=2))
@@ -233,6 +238,10 @@ def autograde(submissions: Path, out: Path, timeout: float | None = None, worker
     state = out / batch.STATE
     config = {"Execute": {"timeout": int(cell_timeout)}} if cell_timeout else {}
     extra = json.dumps(config, sort_keys=True)
+    problem = core.data_problem(mods)
+    if problem:
+        # grading on would give every student zeros (and the journal would keep them)
+        raise core.GradingError(problem + "\nNothing was graded.")
     with batch.run_lock(state):
         ws = core.make_workspace(out, mods)
         _generate_changed(ws, mods, state)

@@ -15,6 +15,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -87,6 +88,26 @@ def exercises(source_nb) -> list[ExerciseSpec]:
     return list(specs.values())
 
 
+def data_problem(module_names, solutions: Path = SOLUTIONS) -> str | None:
+    """Fetch the data the modules' notebooks load, outside any sandbox; None if all is there.
+
+    Grading kernels may not write to the data cache (nor reach the network):
+    without this, a missing download would surface as NameErrors in every
+    cell after the one that loads the data.
+    """
+    needs = any("load_sms_spam" in p.read_text(errors="replace")
+                for m in module_names for p in (solutions / m).glob("*.ipynb"))
+    if not needs:
+        return None
+    from wcdl.data import DataError, load_sms_spam
+
+    try:
+        load_sms_spam()
+    except DataError as e:
+        return f"the SMS Spam Collection is not available, so notebooks that load it will fail:\n{e}"
+    return None
+
+
 # ---------------------------------------------------------------- workspaces
 
 def make_workspace(root: Path, module_names: list[str] | None = None, solutions: Path = SOLUTIONS) -> Path:
@@ -107,6 +128,62 @@ def make_workspace(root: Path, module_names: list[str] | None = None, solutions:
         shutil.copytree(solutions / module, dest,
                         ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__", "*.pyc"))
     return root
+
+
+def generated_cache(env: bool = True) -> Path:
+    """Where `wcdl check` keeps generated modules: WCDL_CHECK_CACHE (unless env=False), else
+    generated/ in the course's cache folder. It holds hidden tests: grading kernels may not read it."""
+    from wcdl.data import default_cache_dir
+
+    if env and os.environ.get("WCDL_CHECK_CACHE"):
+        return Path(os.environ["WCDL_CHECK_CACHE"])
+    return default_cache_dir() / "generated"
+
+
+def _generation_key(module: str, solutions: Path) -> str:
+    """A digest of everything generate_assignment's output depends on."""
+    import hashlib
+
+    import nbgrader
+
+    h = hashlib.sha256(nbgrader.__version__.encode())
+    files = sorted(p for p in (solutions / module).rglob("*") if p.is_file() and "__pycache__" not in p.parts
+                   and ".ipynb_checkpoints" not in p.parts)
+    for p in files + sorted((REPO / "grader").glob("*.py")) + [REPO / "nbgrader_config.py"]:
+        h.update(str(p.relative_to(REPO) if p.is_relative_to(REPO) else p.name).encode() + b"\0")
+        h.update(p.read_bytes() if p.exists() else b"-")
+    return h.hexdigest()[:20]
+
+
+def generated_workspace(root: Path, module: str, solutions: Path = SOLUTIONS) -> Path:
+    """make_workspace + generate for one module, reusing a cached generation when nothing changed.
+
+    generate_assignment takes about 10 s a module and its output (release and
+    gradebook) depends only on the module's solutions and the grader's code
+    and config: `wcdl check` after every exercise should not pay it each time.
+    Falls back to generating in place when the cache cannot be written.
+    """
+    cached = generated_cache() / f"{module}-{_generation_key(module, solutions)}"
+    if not (cached / "gradebook.db").exists():
+        try:
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            build = Path(tempfile.mkdtemp(prefix=f".{module}-", dir=cached.parent))
+        except OSError:
+            make_workspace(root, [module], solutions)
+            generate(root, module)
+            return root
+        try:
+            make_workspace(build, [module], solutions)
+            generate(build, module)
+            (build / "nbgrader_config.py").unlink()    # it names this build's gradebook
+            os.rename(build, cached)                   # atomic: a concurrent check never sees half of it
+        except OSError:
+            pass                                       # another check put it there first
+        finally:
+            shutil.rmtree(build, ignore_errors=True)
+    root.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(cached, root, dirs_exist_ok=True)
+    return make_workspace(root, [module], solutions)
 
 
 def db_url(path: Path) -> str:
@@ -282,6 +359,24 @@ def _first_error(cell) -> tuple[str, str] | None:
     return None
 
 
+def _first_setup_error(nb) -> str | None:
+    """The first error in a cell that is not a test: later failures (NameErrors) often follow from it."""
+    for cell in nb.cells:
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if cell.cell_type != "code" or meta.get("grade"):
+            continue
+        error = _first_error(cell)
+        if error and error[0] != "NotImplementedError":
+            lines = error[1].splitlines() or [""]
+            first_line = next((ln.strip() for ln in cell.source.splitlines() if ln.strip()
+                               and not ln.lstrip().startswith("#")), "")
+            where = (f"your answer cell {meta['grade_id']}" if meta.get("grade_id")
+                     else f"the cell starting `{first_line[:60]}`")
+            return (f"{where} raised {error[0]}: {lines[0]}" + "".join("\n  " + ln for ln in lines[1:6]) +
+                    "\n  (the cells after it ran without what it should have defined)")
+    return None
+
+
 def learner_message(error: tuple[str, str] | None, hidden: bool, hidden_text: set[str] = frozenset()) -> str | None:
     """What a learner may read about a failed test cell.
 
@@ -369,6 +464,10 @@ def results_for(root: Path, module: str, student: str, notebook: str, source_nb)
         info = json.loads(guard.read_text())
         notes = [redact(n, hidden_text) for n in info.get("notes", [])]
         review = list(info.get("review", []))
+    if any(not e.passed for e in out) and graded.exists():
+        first = _first_setup_error(nbformat.read(graded, as_version=4))
+        if first:
+            notes.append(redact(first, hidden_text))
     return NotebookResult(student, module, notebook, out, None, notes, review)
 
 

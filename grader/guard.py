@@ -47,6 +47,7 @@ from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_output
 from traitlets import Bool, Integer
 
+from grader.core import generated_cache
 from grader.preprocessors import HIDDEN_BEGIN
 from grader.sandbox import POLICY_ENV, RECORD_PREFIX
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
@@ -322,7 +323,8 @@ class GuardCells(NbGraderPreprocessor):
             "bindings": bindings, "snapshot_modules": modules, "snapshot_classes": SNAPSHOT_CLASSES,
             "write_roots": [str(ktmp)],
             # the system temp folder too: other notebooks' guard folders live there
-            "deny_roots": [course_root, str(REPO), str(guard_dir), runtime, tempfile.gettempdir()],
+            "deny_roots": [course_root, str(REPO), str(guard_dir), runtime, tempfile.gettempdir(),
+                           str(generated_cache()), str(generated_cache(env=False))],
             "allow_roots": [str(REPO / "wcdl"), str(REPO / "grader")],
             "trusted_code": [str(REPO / "wcdl")],
             "read_roots": [os.environ[v] for v in ("WCDL_DATA_DIR",) if os.environ.get(v)],

@@ -533,7 +533,8 @@ def _setup():
             classes.append(c)
     S["snap"] = snap
     S["classes"] = [(c, {k: v for k, v in c.__dict__.items() if _code_like(v)}
-                     if str_startswith(c.__module__, "wcdl.") else dict(c.__dict__)) for c in classes]
+                     if str_startswith(c.__module__, "wcdl.") else dict(c.__dict__), frozenset(c.__dict__))
+                    for c in classes]
     S["protected"] = frozenset(protected)
     bind = {}
     for local, modname, attr in P["bindings"]:
@@ -565,9 +566,13 @@ def _restore():
     changed = []
     mods = sys_mod.modules
     for name, (m, d, saved) in S["snap"].items():
-        if mods.get(name) is not m:
+        cur = mods.get(name)
+        if cur is not m:
             mods[name] = m
-            changed.append("sys.modules[" + name + "]")
+            # libraries swap in a fresh module of their own kind (transformers' lazy module when a
+            # model loads): put back silently; a helper module or a different kind of object is news
+            if str_startswith(name, "wcdl.") or name in ("torch.testing", "numpy.testing") or type(cur) is not type(m):
+                changed.append("sys.modules[" + name + "]")
         for k, v in saved.items():
             cur = d.get(k, MISSING)
             if cur is not v:
@@ -576,7 +581,7 @@ def _restore():
                 d[k] = v
                 if cur is MISSING or str_startswith(name, "wcdl.") or _learners(cur):
                     changed.append(name + "." + k)
-    for c, saved in S["classes"]:
+    for c, saved, names in S["classes"]:
         cur = c.__dict__
         for k, v in saved.items():
             now = cur.get(k, MISSING)
@@ -588,7 +593,7 @@ def _restore():
                 if now is MISSING or _learners(now):
                     changed.append(c.__module__ + "." + c.__qualname__ + "." + k)
         # a special method added after the snapshot would shadow the original (Tensor.__eq__ ...)
-        for k in [k for k in cur if k not in saved and str_startswith(k, "__") and str_endswith(k, "__")]:
+        for k in [k for k in cur if k not in names and str_startswith(k, "__") and str_endswith(k, "__")]:
             try:
                 type_delattr(c, k)
                 changed.append(c.__module__ + "." + c.__qualname__ + "." + k)

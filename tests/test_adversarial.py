@@ -49,8 +49,15 @@ def batch(tmp_path_factory):
     for p in OUTSIDE:
         assert not p.exists(), f"remove {p} (left by an earlier run?)"
     before = _digest(PROTECTED)
+    # a check cache holding module 01's solutions, for the thieves to look for
+    cache = root / "check-cache"
+    env = dict(os.environ, WCDL_CHECK_CACHE=str(cache))
+    subprocess.run([sys.executable, "-c", f"from grader import core; core.generated_workspace(__import__('pathlib')"
+                    f".Path({str(root / 'ws')!r}), {MODULE!r})"], env=env, check=True, timeout=600)
+    assert list(cache.glob(f"{MODULE}-*/solutions/{MODULE}/{NB}.ipynb"))
     proc = subprocess.run([WCDL, "autograde", str(subs), "--out", str(out), "--workers", "2", "--quiet",
-                           "--cell-timeout", "20", "--timeout", "400"], capture_output=True, text=True, timeout=3000)
+                           "--cell-timeout", "20", "--timeout", "400"], capture_output=True, text=True, timeout=3000,
+                          env=env)
     report = json.loads((out / "report.json").read_text()) if (out / "report.json").exists() else None
     return {"proc": proc, "out": out, "report": report, "before": before}
 

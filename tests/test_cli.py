@@ -6,6 +6,7 @@ import csv
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -122,3 +123,65 @@ def test_autograde_a_class(tmp_path):
         html = (out / "feedback" / student / module / f"{NB}.html").read_text()
         _assert_no_hidden(html, NB)
         assert "hidden tests:" in html
+
+
+def test_check_names_the_cell_that_failed_first(tmp_path):
+    """A failing set-up cell shows up as the cause, not only as NameErrors in every test after it."""
+    book = submission(NB)
+    [imports] = [c for c in book.cells if c.cell_type == "code" and "import torch" in c.source
+                 and not c.metadata.get("nbgrader")]
+    imports.source = 'raise RuntimeError("the data is not here")\n' + imports.source
+    path = tmp_path / f"{NB}.ipynb"
+    nbformat.write(book, path)
+    proc = wcdl("check", str(path))
+    assert proc.returncode == 0, proc.stderr
+    assert "NameError" in proc.stdout
+    assert "note: the cell starting `raise RuntimeError(\"the data is not here\")` raised RuntimeError: " \
+           "the data is not here" in proc.stdout, proc.stdout
+
+
+def test_check_generates_each_module_once(tmp_path, monkeypatch):
+    """`wcdl check` reuses a module's generated release and gradebook until its solutions change."""
+    from grader import core
+
+    monkeypatch.setenv("WCDL_CHECK_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("PATH", core.nbgrader_env()["PATH"])
+    solutions = tmp_path / "solutions"
+    module = "03_cuda_kernels"
+    shutil.copytree(core.SOLUTIONS / module, solutions / module)
+    calls = []
+    real = core.generate
+    monkeypatch.setattr(core, "generate", lambda root, m: (calls.append(m), real(root, m)))
+    first = core.generated_workspace(tmp_path / "a", module, solutions)
+    second = core.generated_workspace(tmp_path / "b", module, solutions)
+    assert calls == [module]
+    for ws in (first, second):
+        assert (ws / "gradebook.db").exists() and (ws / "course" / module / "m03_4_fused_softmax.ipynb").exists()
+        assert str(ws / "gradebook.db") in (ws / "nbgrader_config.py").read_text()
+    with core.gradebook(second) as gb:
+        assert {n.name for n in gb.find_assignment(module).notebooks} == {
+            p.stem for p in (solutions / module).glob("*.ipynb")}
+    nb = solutions / module / "m03_4_fused_softmax.ipynb"
+    nb.write_text(nb.read_text().replace("softmax", "soft_max", 1))
+    core.generated_workspace(tmp_path / "c", module, solutions)
+    assert calls == [module, module]
+
+
+def test_autograde_without_the_data_grades_nothing(tmp_path, monkeypatch, capsys):
+    """Without the SMS data every module-04 notebook would score zero (and be journaled as done):
+    the run stops before grading and says what to do."""
+    import wcdl.data
+    from grader import cli
+
+    def offline(*a, **k):
+        raise wcdl.data.DataUnavailableError("the SMS Spam Collection is not cached and downloading it failed")
+
+    monkeypatch.setattr(wcdl.data, "load_sms_spam", offline)
+    name = "m04_4_label_a_little"
+    subs, out = tmp_path / "submissions", tmp_path / "grading"
+    (subs / "alice").mkdir(parents=True)
+    nbformat.write(submission(name), subs / "alice" / f"{name}.ipynb")
+    assert cli.main(["autograde", str(subs), "--out", str(out), "--quiet"]) != 0
+    err = capsys.readouterr().err
+    assert "the SMS Spam Collection is not available" in err and "Nothing was graded" in err
+    assert not (out / "progress.jsonl").exists()

@@ -53,6 +53,8 @@ def test_solution_scores_full_marks(ws, notebook, tmp_path, record_property):
     assert result.exercises, f"{notebook}: no graded exercises found"
     assert not lost, f"{notebook}: solution lost points {lost}; messages: " + \
         "; ".join(f"{e.id}: {e.message}" for e in result.exercises if not e.passed)
+    # an honest notebook gets no "the grader restored / blocked ..." notes: they would be noise
+    assert not result.notes, f"{notebook}: notes on an honest solution: {result.notes}"
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS)
