@@ -185,3 +185,16 @@ def test_autograde_without_the_data_grades_nothing(tmp_path, monkeypatch, capsys
     err = capsys.readouterr().err
     assert "the SMS Spam Collection is not available" in err and "Nothing was graded" in err
     assert not (out / "progress.jsonl").exists()
+
+
+def test_the_grading_benchmark_runs(tmp_path):
+    """`python -m grader.bench` grades the copies with 1 and 2 workers and prints the ratio.
+    (The ratio itself is a measurement for the README, not something to assert on a shared machine.)"""
+    proc = subprocess.run([sys.executable, "-m", "grader.bench", "--copies", "2", "--notebooks",
+                           "m03_4_fused_softmax"], capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    ratio = [ln for ln in proc.stdout.splitlines() if ln.startswith("throughput ratio 2 vs 1 worker(s):")]
+    assert ratio and float(ratio[0].split()[-1].rstrip("x")) > 0, proc.stdout
+    bad = subprocess.run([sys.executable, "-m", "grader.bench", "--notebooks", "m01_2_normalization_and_dropout",
+                          "m03_4_fused_softmax"], capture_output=True, text=True, timeout=120)
+    assert bad.returncode != 0 and "give notebooks of one module" in bad.stderr
