@@ -126,6 +126,10 @@ def check(paths: list[Path], student: str = "learner", workers: int = 2) -> list
             raise core.GradingError(f"{path.name} was given twice ({by_module[module][path.stem]} and {path})")
         by_module[module][path.stem] = path
 
+    problem = core.data_problem(sorted(by_module))
+    if problem:
+        _log("warning: " + problem)
+
     def grade_module(module: str) -> list[core.NotebookResult]:
         with tempfile.TemporaryDirectory(prefix="wcdl-check-") as tmp:
             ws = core.generated_workspace(Path(tmp), module)
@@ -157,10 +161,6 @@ def cmd_check(args) -> int:
         _log("no notebooks found in " + " ".join(args.paths or [str(core.COURSE)]))
         return 2
     _log(f"grading {len(files)} notebook(s) with nbgrader ...")
-    sources = core.source_notebooks()
-    problem = core.data_problem(sorted({sources[f.stem].parent.name for f in files if f.stem in sources}))
-    if problem:
-        _log("warning: " + problem)
     results = check(files, workers=args.workers)
     if args.json:
         print(json.dumps([r.to_dict() for r in results], indent=2))

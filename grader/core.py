@@ -182,7 +182,9 @@ def generated_workspace(root: Path, module: str, solutions: Path = SOLUTIONS) ->
         finally:
             shutil.rmtree(build, ignore_errors=True)
     root.mkdir(parents=True, exist_ok=True)
-    shutil.copytree(cached, root, dirs_exist_ok=True)
+    # the gradebook and release from the cache; solutions/ and the config from make_workspace
+    shutil.copytree(cached, root, dirs_exist_ok=True,
+                    ignore=lambda folder, names: ["solutions"] if Path(folder) == cached else [])
     return make_workspace(root, [module], solutions)
 
 
