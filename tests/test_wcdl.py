@@ -164,3 +164,31 @@ def test_notebook_shows_failed_checks_without_a_traceback_wall():
     assert len(not_attempted.traceback) == 1 and "not attempted yet" in not_attempted.traceback[0]
     assert len(failed.traceback) == 1 and "f(2): 2 of 2 values differ" in failed.traceback[0]
     assert len(other.traceback) > 1, "other errors keep their full traceback"
+
+
+# ---------------------------------------------------------------- the shared contract
+
+def test_call_checked_passes_an_honest_function_and_returns_its_result():
+    x = torch.arange(6.0).reshape(2, 3)
+    out = checks.call_checked(lambda t: t * 2, x, returns=torch.Tensor)
+    assert torch.equal(out, x * 2)
+    assert checks.call_checked(lambda a: int(a.sum()), np.arange(4), returns=int) == 6
+
+
+def test_call_checked_fails_mutation_rng_aliasing_and_wrong_type():
+    def in_place(t):
+        t += 1
+        return t.clone()
+
+    assert "changed its input" in _message(checks.call_checked, in_place, torch.zeros(3))
+    assert "changed its input" in _message(checks.call_checked, lambda d: d["a"].mul_(2) * 1, {"a": torch.ones(2)})
+    assert "global random state (torch)" in _message(checks.call_checked, lambda t: t + torch.rand(3), torch.zeros(3))
+    assert "global random state (numpy)" in _message(checks.call_checked, lambda a: a + np.random.rand(3), np.zeros(3))
+    checks.call_checked(lambda t: t + torch.rand(3), torch.zeros(3), rng=False)
+    assert "shares memory" in _message(checks.call_checked, lambda t: t.view(-1), torch.zeros(2, 2))
+    assert "shares memory" in _message(checks.call_checked, lambda a: a[:1], np.zeros(3))
+    checks.call_checked(lambda t: t, torch.zeros(2), fresh=False)
+    assert "expected a result of type int" in _message(checks.call_checked, lambda: True, returns=int)
+    assert "expected a result of type int" in _message(checks.call_checked, lambda: 3.0, returns=int)
+    # NaN inputs left alone are unchanged (bitwise comparison)
+    checks.call_checked(lambda t: t.clone(), torch.tensor([float("nan"), 1.0], dtype=torch.bfloat16))

@@ -129,6 +129,105 @@ def assert_scalar(got: Any, expected: float, *, name: str = "result",
         _fail(name, [f"expected {expected!r}, got {value!r}."], hint)
 
 
+def _leaves(x: Any):
+    """The tensors and arrays inside nested lists, tuples and dicts."""
+    if (torch is not None and isinstance(x, torch.Tensor)) or isinstance(x, np.ndarray):
+        yield x
+    elif isinstance(x, (list, tuple)):
+        for v in x:
+            yield from _leaves(v)
+    elif isinstance(x, dict):
+        for v in x.values():
+            yield from _leaves(v)
+
+
+def _fingerprint(x: Any) -> bytes:
+    # bitwise, so NaNs and -0.0 count as unchanged only when they are
+    if torch is not None and isinstance(x, torch.Tensor):
+        t = x.detach().cpu().contiguous()
+        return repr((tuple(t.shape), str(t.dtype))).encode() + t.view(torch.uint8).numpy().tobytes() \
+            if t.numel() else repr((tuple(t.shape), str(t.dtype))).encode()
+    return repr((x.shape, str(x.dtype))).encode() + np.ascontiguousarray(x).tobytes()
+
+
+def _shares_memory(a: Any, b: Any) -> bool:
+    if torch is not None and isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor):
+        if a.numel() == 0 or b.numel() == 0 or a.device != b.device:
+            return False
+        sa, sb = a.untyped_storage(), b.untyped_storage()
+        return sa.data_ptr() == sb.data_ptr() and sa.data_ptr() != 0
+    if isinstance(a, np.ndarray) and isinstance(b, np.ndarray):
+        return bool(np.shares_memory(a, b))
+    return False
+
+
+def _rng_states():
+    import random
+
+    states = {"random": random.getstate(), "numpy": np.random.get_state()}
+    if torch is not None:
+        states["torch"] = torch.get_rng_state()
+    return states
+
+
+def _same_rng(a: dict, b: dict) -> list[str]:
+    changed = []
+    for k in a:
+        if k == "numpy":
+            same = a[k][0] == b[k][0] and np.array_equal(a[k][1], b[k][1]) and a[k][2:] == b[k][2:]
+        elif k == "torch":
+            same = torch.equal(a[k], b[k])
+        else:
+            same = a[k] == b[k]
+        if not same:
+            changed.append(k)
+    return changed
+
+
+def call_checked(fn: Any, *args: Any, name: str | None = None, rng: bool = True, fresh: bool = True,
+                 returns: type | tuple[type, ...] | None = None, **kwargs: Any) -> Any:
+    """Call `fn(*args, **kwargs)` and check the contract every exercise shares.
+
+    - the inputs (tensors and arrays, also inside lists, tuples and dicts)
+      are left unchanged, bit for bit;
+    - the global random number generators (`random`, numpy's, torch's CPU
+      one) are left as they were (`rng=False` where the docstring says the
+      function draws from them);
+    - `fresh`: no returned tensor or array shares memory with an input;
+    - `returns`: the result is an instance of this type (`int` excludes
+      `bool`, as a docstring that promises an int means it).
+
+    Returns the result, for the value checks that follow.
+    """
+    name = name or f"{getattr(fn, '__name__', 'your function')}(...)"
+    inputs = list(_leaves((args, kwargs)))
+    before = [_fingerprint(x) for x in inputs]
+    rng_before = _rng_states()
+    out = fn(*args, **kwargs)
+    changed = [i for i, (x, b) in enumerate(zip(inputs, before)) if _fingerprint(x) != b]
+    if changed:
+        _fail(name, [f"it changed its input (input tensor/array number {changed[0] + 1}, counted left to right)."],
+              "work on a copy or build a new result: the caller still needs its data (no in-place ops on inputs).")
+    if rng:
+        moved = _same_rng(rng_before, _rng_states())
+        if moved:
+            _fail(name, [f"it changed the global random state ({', '.join(moved)})."],
+                  "draw from the generator you are given (or make your own), not from the global one.")
+    if fresh:
+        for o in _leaves(out):
+            if any(_shares_memory(o, x) for x in inputs):
+                _fail(name, ["the result shares memory with an input (a view of it, or the input itself)."],
+                      "return a new tensor/array: a caller who changes the result must not change the input.")
+    if returns is not None:
+        ok = isinstance(out, returns) and not (isinstance(out, bool) and bool not in (
+            returns if isinstance(returns, tuple) else (returns,)))
+        if not ok:
+            want = returns.__name__ if isinstance(returns, type) else " or ".join(t.__name__ for t in returns)
+            _fail(name, [f"expected a result of type {want}, got {_describe(out)}."],
+                  "convert the result (int(...), float(...)) before returning it.")
+    return out
+
+
 def _short_traceback(shell, etype, value, tb, tb_offset=None):
     """Show a failed check or an unattempted exercise as its message alone.
 

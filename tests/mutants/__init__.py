@@ -20,15 +20,21 @@ class Mutant:
     new: str               # what a learner wrote instead
     fails: tuple[str, ...]  # exercise ids (grade ids without "_hidden") that must lose points
     why: str               # the mistake, in a few words
+    hidden_only: bool = False  # passes every visible test; only the hidden tests catch it
 
     @property
     def id(self) -> str:
         return f"{self.notebook}:{self.cell}:{self.why}"
 
 
-def M(notebook: str, cell: str, old: str, new: str, fails: str, why: str) -> Mutant:
-    """One-line constructor: `fails` is a space-separated list of exercise ids."""
-    return Mutant(notebook, cell, old, new, tuple(fails.split()), why)
+def M(notebook: str, cell: str, old: str, new: str, fails: str, why: str, hidden_only: bool = False) -> Mutant:
+    """One-line constructor: `fails` is a space-separated list of exercise ids.
+
+    `hidden_only=True`: the mistake passes the visible test of each exercise
+    in `fails` and must be failed by its hidden test (the grading tests check
+    both).
+    """
+    return Mutant(notebook, cell, old, new, tuple(fails.split()), why, hidden_only)
 
 
 def all_mutants() -> list[Mutant]:
