@@ -47,7 +47,7 @@ from pathlib import Path
 from grader import core
 from grader.worker import PROTOCOL_PREFIX
 
-GRADER_VERSION = "2"       # bump to make every journaled pair count as stale
+GRADER_VERSION = "3"       # bump to make every journaled pair count as stale
 STATE = ".wcdl"
 
 
@@ -61,11 +61,47 @@ class Job:
     notes: dict[str, list[str]] = field(default_factory=dict)  # {notebook: notes from staging}
 
 
+def _file_digest(path: Path) -> bytes:
+    """What a submitted file holds, for the resume hash: a link's target name (links are not
+    followed, nor graded), a large file's size and time (it is refused unread), else its bytes."""
+    try:
+        info = path.lstat()
+    except OSError:
+        return b"<missing>"
+    if path.is_symlink():
+        return b"<link>" + os.readlink(path).encode("utf-8", "surrogateescape")
+    if not path.is_file() or info.st_size > core.MAX_NOTEBOOK_BYTES:
+        return f"<{info.st_mode:o} {info.st_size} {info.st_mtime_ns}>".encode()
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.digest()
+
+
+_CODE_DIGEST: str | None = None
+
+
+def code_digest() -> str:
+    """A digest of the grading code (grader/, wcdl/, the course's nbgrader config): a fixed
+    grader must grade again what an older one graded (its grades may have been forged)."""
+    global _CODE_DIGEST
+    if _CODE_DIGEST is None:
+        h = hashlib.sha256()
+        files = sorted(p for d in ("grader", "wcdl") for p in (core.REPO / d).rglob("*.py")
+                       if "__pycache__" not in p.parts)
+        for p in files + [core.REPO / "nbgrader_config.py"]:
+            h.update(str(p.relative_to(core.REPO)).encode() + b"\0")
+            h.update(p.read_bytes() if p.is_file() else b"-")
+        _CODE_DIGEST = h.hexdigest()
+    return _CODE_DIGEST
+
+
 def pair_hash(files: dict[str, Path], sources: dict[str, Path], module: str, extra: str = "") -> str:
-    h = hashlib.sha256(f"{GRADER_VERSION}|{module}|{extra}".encode())
+    h = hashlib.sha256(f"{GRADER_VERSION}|{module}|{extra}|{code_digest()}".encode())
     for name in sorted(files):
         h.update(name.encode() + b"\0")
-        h.update(files[name].read_bytes() if files[name].is_file() else b"<missing>")
+        h.update(_file_digest(files[name]))
         h.update(b"\0")
     for name in sorted(n for n, p in sources.items() if p.parent.name == module):
         h.update(sources[name].read_bytes())

@@ -175,11 +175,44 @@ def cmd_check(args) -> int:
 # ---------------------------------------------------------------- autograde
 
 def collect_submissions(folder: Path) -> dict[str, list[Path]]:
-    """`<student>/<notebook>.ipynb` (any depth below the student) -> {student: files}."""
+    """`<student>/<notebook>.ipynb` (any depth below the student) -> {student: files}.
+
+    Links are never followed: a student folder that is a symbolic link is listed
+    with no files, and notebook paths that are links (or not regular files) are
+    listed as they are, to be refused by plan_submissions with a message.
+    """
     subs = {}
-    for d in sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")):
-        subs[d.name] = sorted(f for f in d.rglob("*.ipynb") if ".ipynb_checkpoints" not in f.parts)
+    for d in sorted(folder.iterdir()):
+        if d.name.startswith(".") or not (d.is_dir() or d.is_symlink()):
+            continue
+        if d.is_symlink():
+            subs[d.name] = [d]
+            continue
+        found = []
+        for dirpath, dirnames, filenames in os.walk(d):            # does not follow links to folders
+            dirnames[:] = sorted(x for x in dirnames if x != ".ipynb_checkpoints")
+            for name in dirnames + filenames:
+                path = Path(dirpath) / name
+                if name.endswith(".ipynb") and (name in filenames or path.is_symlink()):
+                    found.append(path)
+        subs[d.name] = sorted(found)
     return subs
+
+
+def _refusal(path: Path, student_dir: Path) -> str | None:
+    """Why a submitted path is not graded (a link, not a regular file), or None."""
+    shown = str(path.relative_to(student_dir)) if path != student_dir else path.name
+    if path.is_symlink():
+        return f"{shown}: a symbolic link, not a file; links are not graded. Submit the notebook itself."
+    try:
+        mode = path.lstat().st_mode
+    except OSError:
+        return f"{shown}: could not be read"
+    import stat
+
+    if not stat.S_ISREG(mode):
+        return f"{shown}: not a regular file; only notebook files are graded"
+    return None
 
 
 def plan_submissions(subs: dict[str, list[Path]], sources: dict[str, Path]):
@@ -190,14 +223,30 @@ def plan_submissions(subs: dict[str, list[Path]], sources: dict[str, Path]):
         if not core.STUDENT_ID.match(student):
             problems[student].append(f"folder name {student!r} is not a usable student id; skipped")
             continue
+        if len(files) == 1 and files[0].name == student and files[0].is_symlink():
+            problems[student].append(f"{student}: the student's folder is a symbolic link; links are not "
+                                     "graded, so nothing of it was")
+            continue
         if not files:
             problems[student].append("no .ipynb files in the submission folder")
         for f in files:
-            if f.stem in sources:
+            student_dir = next(p for p in f.parents if p.name == student)
+            why = _refusal(f, student_dir)
+            if why and f.stem in sources:
+                # scores zero with this message (the notebook is in the plan, its file is refused)
+                plan[(student, sources[f.stem].parent.name)][f.stem] = f
+            elif why:
+                problems[student].append(why)
+            elif f.stem in sources:
                 plan[(student, sources[f.stem].parent.name)][f.stem] = f
             else:
                 problems[student].append(f"{f.name}: not a notebook of this course; ignored")
     return dict(plan), problems
+
+
+def rejected_folders(problems: dict[str, list[str]]) -> dict[str, str]:
+    """Submission folders that were not graded at all (no usable student id): {name: why}."""
+    return {s: v[0] for s, v in problems.items() if not core.STUDENT_ID.match(s)}
 
 
 def _generate_changed(ws: Path, mods: list[str], state: Path) -> None:
@@ -325,7 +374,15 @@ def write_exports(ws: Path, students: list[str], problems: dict[str, list[str]],
         elif (fb / "problems.txt").exists():
             (fb / "problems.txt").unlink()
     write_exercise_csv(ws / "grades_by_exercise.csv", students, results, sources)
+    rejected = rejected_folders(problems)
+    with (ws / "rejected.csv").open("w", newline="") as fh:
+        # folders that are in no other export: the instructor must hear of them
+        w = csv.writer(fh)
+        w.writerow(["folder", "reason"])
+        for name, why in sorted(rejected.items()):
+            w.writerow([ascii(name), why])
     report = {"students": students, "problems": {s: v for s, v in problems.items() if v},
+              "rejected": rejected,
               "results": [r.to_dict() for r in results],
               "review": {f"{r.student}/{r.notebook}": r.review for r in results if r.review}}
     (ws / "report.json").write_text(json.dumps(report, indent=2))
@@ -372,6 +429,11 @@ def cmd_autograde(args) -> int:
         print(f"{s}: {got:g} / {possible:g}{note}")
     print(f"\ngrades: {out / 'grades.csv'} (nbgrader export), {out / 'grades_by_exercise.csv'}")
     print(f"feedback: {out / 'feedback'}/<student>/")
+    if report.get("rejected"):
+        print(f"\nNOT GRADED: {len(report['rejected'])} submission folder(s) are not usable student ids "
+              f"(listed in {out / 'rejected.csv'}):")
+        for name, why in sorted(report["rejected"].items()):
+            print(f"  {ascii(name)}: {why}")
     if report.get("review"):
         print(f"for review: {len(report['review'])} notebook(s) use constructs worth a look (report.json, \"review\")")
     _log(f"graded {len(report['students'])} student(s) in {time.perf_counter() - start:.1f} s")

@@ -13,6 +13,7 @@ import os
 import re
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
@@ -28,7 +29,9 @@ SOLUTIONS = REPO / "solutions"
 COURSE = REPO / "course"
 CONFIG = REPO / "grader" / "nbgrader_config.py"
 HIDDEN_SUFFIX = "_hidden"
-STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]*$")
+# \Z, not $: "$" also matches before a trailing newline ("x\n" would split a CSV row)
+STUDENT_ID = re.compile(r"\A[A-Za-z0-9][A-Za-z0-9_.@-]{0,99}\Z")
+MAX_NOTEBOOK_BYTES = 50 << 20     # a course notebook with outputs is a few MB
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 
@@ -252,16 +255,49 @@ def generate(root: Path, module: str) -> None:
 
 # ---------------------------------------------------------------- submissions
 
-def inspect_submission(path: Path, source_path: Path):
+class FileProblem(ValueError):
+    """A submitted file that is not read: a link, not a regular file, too large."""
+
+
+def read_regular(path: Path, limit: int = MAX_NOTEBOOK_BYTES, follow_links: bool = False) -> bytes:
+    """The bytes of `path`, a regular file of at most `limit` bytes, checked before reading.
+
+    Without follow_links the file itself may not be a symbolic link (O_NOFOLLOW):
+    a submitted link would make the grader read a classmate's notebook or solutions/.
+    """
+    flags = os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | (0 if follow_links else os.O_NOFOLLOW)
+    try:
+        fd = os.open(path, flags)
+    except OSError as e:
+        if not follow_links and os.path.islink(path):
+            raise FileProblem(f"{path.name}: a symbolic link, not a file; links are not graded. "
+                              "Submit the notebook itself.") from e
+        raise FileProblem(f"{path.name}: file not found.") from e
+    with os.fdopen(fd, "rb") as fh:
+        info = os.fstat(fh.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise FileProblem(f"{path.name}: not a regular file; only notebook files are graded.")
+        if info.st_size > limit:
+            raise FileProblem(f"{path.name}: {info.st_size / 2**20:.0f} MiB, more than the {limit >> 20} MiB a "
+                              "notebook may have; clear its outputs (Edit > Clear Outputs of All Cells) and save.")
+        data = fh.read(limit + 1)
+    if len(data) > limit:
+        raise FileProblem(f"{path.name}: more than the {limit >> 20} MiB a notebook may have.")
+    return data
+
+
+def inspect_submission(path: Path, source_path: Path, follow_links: bool = False):
     """Read a submitted notebook. Return `(notebook, None)` or `(None, problem)`.
 
-    A problem is a sentence for the learner: the file is missing, empty, not
-    JSON, not a notebook, or has none of this notebook's exercise cells.
+    A problem is a sentence for the learner: the file is missing, a link or
+    not a regular file, too large, empty, not JSON, not a notebook, or has
+    none of this notebook's exercise cells.
     """
     name = source_path.name
-    if not path.is_file():
-        return None, f"{path.name}: file not found."
-    raw = path.read_bytes()
+    try:
+        raw = read_regular(path, follow_links=follow_links)
+    except FileProblem as e:
+        return None, str(e)
     if not raw.strip():
         return None, f"{path.name}: the file is empty. Submit your saved copy of {name}."
     try:
@@ -427,6 +463,15 @@ def hidden_code_lines(source_nb) -> set[str]:
     return hidden_lines(source_nb)
 
 
+def _read_graded(path: Path):
+    """The graded notebook nbgrader wrote, read without following a link; None if absent."""
+    try:
+        return nbformat.reads(read_regular(path, limit=4 * MAX_NOTEBOOK_BYTES).decode("utf-8", "replace"),
+                              as_version=4)
+    except (FileProblem, ValueError):
+        return None
+
+
 def results_for(root: Path, module: str, student: str, notebook: str, source_nb) -> NotebookResult:
     """Read one graded notebook's per-exercise scores from the gradebook."""
     from nbgrader.api import MissingEntry
@@ -439,9 +484,10 @@ def results_for(root: Path, module: str, student: str, notebook: str, source_nb)
         except MissingEntry:
             grades = {}
     graded = root / "autograded" / student / module / f"{notebook}.ipynb"
+    graded_nb = _read_graded(graded)
     cells = {}
-    if graded.exists():
-        for cell in nbformat.read(graded, as_version=4).cells:
+    if graded_nb is not None:
+        for cell in graded_nb.cells:
             gid = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
             if gid:
                 cells[gid] = cell
@@ -462,12 +508,12 @@ def results_for(root: Path, module: str, student: str, notebook: str, source_nb)
         out.append(ExerciseResult(spec.id, score, spec.points, message))
     notes, review = [], []
     guard = root / "guard" / student / module / f"{notebook}.json"
-    if guard.exists():
+    if guard.is_file() and not guard.is_symlink():
         info = json.loads(guard.read_text())
         notes = [redact(n, hidden_text) for n in info.get("notes", [])]
         review = list(info.get("review", []))
-    if any(not e.passed for e in out) and graded.exists():
-        first = _first_setup_error(nbformat.read(graded, as_version=4))
+    if any(not e.passed for e in out) and graded_nb is not None:
+        first = _first_setup_error(graded_nb)
         if first:
             notes.append(redact(first, hidden_text))
     return NotebookResult(student, module, notebook, out, None, notes, review)
@@ -486,7 +532,8 @@ def grade_submission_dir(root: Path, module: str, student: str, files: dict[str,
     `files` maps notebook name to the submitted file. Broken files score zero
     with a message; the rest go through `nbgrader autograde`.
     """
-    results, good, notes = stage_submission(root, module, student, files, sources)
+    # `wcdl check`: the learner's own notebooks (a link to one is theirs to give)
+    results, good, notes = stage_submission(root, module, student, files, sources, follow_links=True)
     if good:
         nbgrader(root, "autograde", module, "--student", student, "--force", timeout=timeout)
         for name, snb in good:
@@ -499,8 +546,36 @@ def grade_submission_dir(root: Path, module: str, student: str, files: dict[str,
     return sorted(results, key=lambda r: order.index(r.notebook))
 
 
-def stage_submission(root: Path, module: str, student: str, files: dict[str, Path], sources: dict[str, Path]):
+def dedupe_cells(nb) -> list[str]:
+    """Cells that carry the same nbgrader grade_id (an answer cell copied in JupyterLab keeps
+    its metadata): nbgrader cannot grade such a notebook. The last copy of an answer cell
+    keeps the metadata (it runs last, so its code is what the tests see), the first copy of
+    any other cell; the other copies stay in the notebook as plain cells. Returns notes."""
+    by_id: dict[str, list[int]] = {}
+    for i, cell in enumerate(nb.cells):
+        gid = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        if gid:
+            by_id.setdefault(gid, []).append(i)
+    notes = []
+    for gid, where in by_id.items():
+        if len(where) < 2:
+            continue
+        answer = any(nb.cells[i].metadata["nbgrader"].get("solution") for i in where)
+        keep = where[-1] if answer else where[0]
+        for i in where:
+            if i != keep:
+                del nb.cells[i].metadata["nbgrader"]
+        notes.append(f"cell {gid!r} appears {len(where)} times (a copied cell?); the grader graded the "
+                     f"{'last' if answer else 'first'} copy and ran the others as ordinary cells")
+    return notes
+
+
+def stage_submission(root: Path, module: str, student: str, files: dict[str, Path], sources: dict[str, Path],
+                     follow_links: bool = False):
     """Copy a student's readable notebooks into submitted/<student>/<module>/.
+
+    Submitted symbolic links are refused unless `follow_links` (`wcdl check`, a
+    learner's own files).
 
     Returns (zero results for unreadable files, [(name, source notebook)] to
     grade, {name: notes about cells the grader will put back}).
@@ -512,11 +587,11 @@ def stage_submission(root: Path, module: str, student: str, files: dict[str, Pat
     results, good, notes = [], [], {}
     for name, path in files.items():
         source_nb = nbformat.read(sources[name], as_version=4)
-        nb, problem = inspect_submission(path, sources[name])
+        nb, problem = inspect_submission(path, sources[name], follow_links=follow_links)
         if problem:
             results.append(zero_result(student, module, name, source_nb, problem))
             continue
-        notes[name] = submission_notes(nb, sources[name], COURSE / module / f"{name}.ipynb")
+        notes[name] = dedupe_cells(nb) + submission_notes(nb, sources[name], COURSE / module / f"{name}.ipynb")
         nbformat.write(nb, dest_dir / f"{name}.ipynb")
         good.append((name, source_nb))
     return results, good, notes

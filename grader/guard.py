@@ -45,7 +45,7 @@ from jupyter_client.manager import AsyncKernelManager
 from jupyter_core.utils import run_sync
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_output
-from traitlets import Bool, Integer
+from traitlets import Bool, Integer, List, Unicode
 
 from grader.core import generated_cache
 from grader.preprocessors import HIDDEN_BEGIN
@@ -71,10 +71,46 @@ ALWAYS_SNAPSHOT = ["numpy", "numpy.testing", "torch", "torch.nn", "torch.nn.func
                    "wcdl.checks", "wcdl.ops"]
 LATE_IMPORTS = ("numba",)
 SNAPSHOT_CLASSES = [["torch", "Tensor"], ["torch.nn", "Module"]]
+# The grading kernel's environment: these names (and prefixes) from the grader's
+# own, nothing else -- an instructor's shell holds tokens (GITHUB_TOKEN, HF_TOKEN,
+# AWS_*) that a notebook could print into its feedback. What the course's
+# notebooks and libraries read: locale, thread counts, caches, offline switches,
+# the data folder, numba's simulator switches, the GPU's visibility.
+KERNEL_ENV = ("PATH", "HOME", "USER", "LOGNAME", "LANG", "LANGUAGE", "TZ", "TERM", "XDG_CACHE_HOME",
+              "LD_LIBRARY_PATH", "CUDA_VISIBLE_DEVICES", "CUDA_HOME", "CUDA_PATH", "CONDA_PREFIX", "VIRTUAL_ENV",
+              "OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMEXPR_NUM_THREADS",
+              "VECLIB_MAXIMUM_THREADS", "BLIS_NUM_THREADS", "TOKENIZERS_PARALLELISM", "HF_HUB_OFFLINE",
+              "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE", "HF_HOME", "HF_HUB_CACHE", "TRANSFORMERS_CACHE",
+              "TORCH_HOME", "MPLBACKEND", "MPLCONFIGDIR", "PYTHONHASHSEED", "PYTHONIOENCODING", "PYTHONUTF8",
+              "PYTHONDONTWRITEBYTECODE", "WCDL_DATA_DIR", "WCDL_FORCE_CUDASIM", "SCIKIT_LEARN_DATA")
+KERNEL_ENV_PREFIXES = ("LC_", "NUMBA_", "OMP_", "MKL_", "KMP_", "OPENBLAS_")
 
 
 def guard_disabled() -> bool:
     return os.environ.get(NO_GUARD_ENV, "") not in ("", "0")
+
+
+def kernel_env(env, extra=()) -> dict:
+    """The listed variables of `env` (KERNEL_ENV, KERNEL_ENV_PREFIXES, `extra`), nothing else."""
+    names = set(KERNEL_ENV) | set(extra)
+    return {k: v for k, v in env.items() if k in names or k.startswith(KERNEL_ENV_PREFIXES)}
+
+
+def _copy_data_files(src: Path, dest: Path) -> None:
+    """The module's data files (what the release ships next to its notebooks) into the
+    kernel's private folder: regular files only, links and notebooks never."""
+    if not src.is_dir():
+        return
+    for folder, dirs, files in os.walk(src):          # does not follow links to folders
+        dirs[:] = [d for d in dirs if d not in ("__pycache__", ".ipynb_checkpoints")
+                   and not os.path.islink(os.path.join(folder, d))]
+        for name in files:
+            path = os.path.join(folder, name)
+            if name.endswith((".ipynb", ".pyc")) or not os.path.isfile(path) or os.path.islink(path):
+                continue
+            target = dest / os.path.relpath(path, src)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, target, follow_symlinks=False)
 
 
 def is_test_cell(cell) -> bool:
@@ -279,6 +315,19 @@ def parse_records(text: str, key: bytes, nonce: str) -> tuple[dict[int, dict], d
     return tests, final, bad
 
 
+def notes_markdown(notes: list[str]) -> str:
+    """The "Grader notes" cell: the notes hold learner-made text (error messages, file
+    names, cell ids), so each is HTML-escaped in a list that markdown passes through
+    as it is (no blank line ends it early), which MathJax leaves alone (tex2jax_ignore)."""
+    import html
+
+    def one(note: str) -> str:
+        text = html.escape(note, quote=True)
+        return "<li>" + "<br>".join(line for line in text.splitlines() if line.strip()) + "</li>"
+
+    return "**Grader notes**\n\n<ul class=\"tex2jax_ignore\">" + "".join(one(n) for n in notes) + "</ul>\n"
+
+
 def _error_output(ename: str, evalue: str):
     return new_output("error", ename=ename, evalue=evalue, traceback=[f"\x1b[0;31m{ename}\x1b[0m: {evalue}"])
 
@@ -306,8 +355,18 @@ class GuardCells(NbGraderPreprocessor):
         bindings, modules = helper_bindings(source_nb, [t["source"] for t in tests])
         guard_dir = Path(tempfile.mkdtemp(prefix="wcdl-guard-"))
         ktmp = Path(tempfile.mkdtemp(prefix="wcdl-kernel-"))
-        for sub in ("ipython", "hf_modules", "mpl"):
+        for sub in ("ipython", "hf_modules", "mpl", "work"):
             (ktmp / sub).mkdir()
+        # The kernel runs in a fresh folder of its own (ktmp/work), not in
+        # autograded/<student>/<module>/: nothing an earlier notebook wrote is
+        # there, nothing it writes reaches a later notebook, nbgrader's own
+        # files (the graded notebook, the feedback) or a link the grader
+        # would follow; the folder is thrown away after the notebook ran.
+        info = resources.get("nbgrader", {})
+        _copy_data_files(Path(os.getcwd()) / "solutions" / info.get("assignment", "?"), ktmp / "work")
+        meta = resources.setdefault("metadata", {})
+        outer_path = meta.get("path")
+        meta["path"] = str(ktmp / "work")
         key, nonce = secrets.token_bytes(32), secrets.token_hex(16)
         course_root = os.getcwd()
         runtime = os.path.expanduser("~/.local/share/jupyter/runtime")
@@ -343,7 +402,7 @@ class GuardCells(NbGraderPreprocessor):
         nb.cells.append(new_code_cell(FINAL_SOURCE, metadata={MARK: "final"}))
         resources[MARK] = {"dir": str(guard_dir), "ktmp": str(ktmp), "key": key.hex(), "nonce": nonce,
                            "originals": originals, "tests": [t["id"] for t in tests],
-                           "source_nb": source_nb}
+                           "source_nb": source_nb, "path": outer_path}
         return nb, resources
 
 
@@ -368,6 +427,8 @@ class GuardedExecute(Execute):
     max_output_bytes = Integer(200_000, help="Output kept per cell; the rest is dropped with a note.").tag(config=True)
     unresponsive_after = Integer(10, help="Seconds a kernel may take to answer after a cell timed out "
                                           "before it is stopped.").tag(config=True)
+    kernel_env = List(Unicode(), help="More environment variables passed on to grading kernels (by name), "
+                                      "besides grader.guard.KERNEL_ENV.").tag(config=True)
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("kernel_manager_class", GuardedKernelManager)
@@ -403,7 +464,7 @@ class GuardedExecute(Execute):
     async def async_start_new_kernel(self, **kwargs):
         if self._guard:
             ktmp = self._guard["ktmp"]
-            env = dict(kwargs.get("env") or os.environ)
+            env = kernel_env(kwargs.get("env") or os.environ, self.kernel_env)
             env.update({POLICY_ENV: os.path.join(self._guard["dir"], "policy.json"), "TMPDIR": ktmp,
                         "IPYTHONDIR": os.path.join(ktmp, "ipython"),
                         "HF_MODULES_CACHE": os.path.join(ktmp, "hf_modules")})
@@ -534,6 +595,8 @@ class GuardVerify(NbGraderPreprocessor):
             notes.append(f"output of code cell {int(idx) - (1 if guard else 0)} was cut: {dropped:,} more "
                          f"characters were dropped")
         if guard is not None:
+            if guard.get("path"):
+                resources.setdefault("metadata", {})["path"] = guard["path"]
             report.update(self._verify(nb, guard, notes))
         # no partial credit from an execute_result in a test cell (learner code can emit one)
         for cell in nb.cells:
@@ -567,8 +630,7 @@ class GuardVerify(NbGraderPreprocessor):
             report["review"].insert(0, f"sandbox: {report.get('sandbox') or 'none (the notebook did not finish)'}")
         report["notes"] = notes
         if notes:
-            text = "\n".join(f"- {n}" for n in notes)
-            nb.cells.insert(0, new_markdown_cell(f"**Grader notes**\n\n{text}\n", metadata={MARK: "notes"}))
+            nb.cells.insert(0, new_markdown_cell(notes_markdown(notes), metadata={MARK: "notes"}))
         info = resources.get("nbgrader", {})
         if info.get("student"):
             out = Path(os.getcwd()) / "guard" / info["student"] / info.get("assignment", "")
@@ -585,7 +647,7 @@ class GuardVerify(NbGraderPreprocessor):
         records, final, bad = parse_records(text, bytes.fromhex(guard["key"]), guard["nonce"])
         self._stop_leftovers(gdir)
         shutil.rmtree(gdir, ignore_errors=True)
-        shutil.rmtree(guard["ktmp"], ignore_errors=True)
+        shutil.rmtree(guard["ktmp"], ignore_errors=True)     # the kernel's folder: never read, links and all
         nb.cells = [c for c in nb.cells if not c.get("metadata", {}).get(MARK)]
         index = {gid: i for i, gid in enumerate(guard["tests"])}
         outcomes = {}

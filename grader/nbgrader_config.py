@@ -24,7 +24,13 @@ c.ClearSolutions.code_stub = {"python": '# YOUR CODE HERE\nraise NotImplementedE
 
 # Feedback goes to learners: hidden tests are replaced by a summary line.
 c.GenerateFeedback.preprocessors = [GetGrades, CSSHTMLHeaderPreprocessor,
-                                    "grader.preprocessors.HideHiddenTests"]
+                                    "grader.preprocessors.HideHiddenTests", "grader.preprocessors.SanitizeOutputs"]
+# Feedback pages are opened by the instructor (formgrader, same origin as their
+# Jupyter server): no learner-made script, event handler or javascript: link
+# runs there. The template cleans rendered markdown and HTML outputs with the
+# course's allow-list and drops scripts and widgets.
+c.HTMLExporter.sanitize_html = True
+c.HTMLExporter.filters = {"clean_html": "grader.preprocessors.clean_html"}
 
 # Grading under attack (grader/guard.py, grader/sandbox.py): every graded
 # notebook runs in a sandboxed kernel, its tests run under the guard's control,
@@ -37,6 +43,7 @@ c.Autograde.autograde_preprocessors = [
     "grader.guard.GuardCells",
     "grader.guard.GuardedExecute",
     "grader.guard.GuardVerify",
+    "grader.preprocessors.SanitizeOutputs",
     IgnorePattern,
     ClearMetadataPreprocessor,
     LimitOutput,

@@ -54,3 +54,104 @@ class HideHiddenTests(Preprocessor):
                 if any(h in _output_text(out) for h in self._hidden):
                     cell.outputs[i] = {"output_type": "stream", "name": "stdout", "text": REDACTED + "\n"}
         return cell, resources
+
+
+# ---------------------------------------------------------------- active content
+
+# What learner-made HTML may keep in a graded notebook and its feedback: text,
+# structure, tables, images -- no scripts, event handlers, forms, frames,
+# embedded objects or style sheets, and links only to http(s) and mail.
+SAFE_TAGS = frozenset({
+    "a", "abbr", "acronym", "b", "blockquote", "br", "caption", "cite", "code", "col", "colgroup", "dd", "del",
+    "details", "dfn", "div", "dl", "dt", "em", "figcaption", "figure", "h1", "h2", "h3", "h4", "h5", "h6", "hr",
+    "i", "img", "ins", "kbd", "li", "mark", "ol", "p", "pre", "q", "s", "samp", "small", "span", "strike",
+    "strong", "sub", "summary", "sup", "table", "tbody", "td", "tfoot", "th", "thead", "tr", "tt", "u", "ul",
+    "var"})
+_ATTRS = {"*": {"class", "title", "align", "lang", "dir"}, "a": {"href", "title"},
+          "img": {"src", "alt", "width", "height"}, "td": {"colspan", "rowspan"}, "th": {"colspan", "rowspan", "scope"},
+          "ol": {"start", "type"}, "abbr": {"title"}}
+_IMAGE_DATA = ("data:image/png;", "data:image/jpeg;", "data:image/gif;", "data:image/webp;")
+# outputs shown as they are (plain text, raster images) or after cleaning; every other kind
+# (application/javascript, widgets, image/svg+xml that can carry scripts, PDFs ...) is dropped
+SAFE_OUTPUTS = frozenset({"text/plain", "image/png", "image/jpeg", "image/gif", "text/latex", "application/json"})
+CLEANED_OUTPUTS = frozenset({"text/html", "text/markdown"})
+
+
+def _allowed_attribute(tag: str, name: str, value: str) -> bool:
+    if name not in _ATTRS.get(tag, set()) | _ATTRS["*"]:
+        return False
+    if name in ("href", "src"):
+        low = "".join(value.split()).lower()
+        if low.startswith("data:"):
+            return tag == "img" and name == "src" and low.startswith(_IMAGE_DATA)
+    return True
+
+
+def clean_html(html) -> str:
+    """`html` with active content removed (scripts, event handlers, javascript: URLs, frames,
+    forms, styles), markup outside the allow-list escaped; bleach does the parsing."""
+    import bleach
+
+    html = html.decode() if isinstance(html, bytes) else str(html)
+    return bleach.clean(html, tags=SAFE_TAGS, attributes=_allowed_attribute,
+                        protocols={"http", "https", "mailto", "data"}, strip=False, strip_comments=True)
+
+
+def _instructor_markdown(resources) -> set[str]:
+    """Markdown cells of the notebook as the instructor wrote it (source and release)."""
+    import os
+    from pathlib import Path
+
+    import nbformat
+
+    info = resources.get("nbgrader", {})
+    name = f"{info.get('notebook', '')}.ipynb"
+    repo = Path(__file__).resolve().parents[1]
+    found = set()
+    for root in (Path(os.getcwd()) / "solutions", repo / "course"):
+        path = root / info.get("assignment", "") / name
+        if path.is_file():
+            found |= {c.source for c in nbformat.read(path, as_version=4).cells if c.cell_type == "markdown"}
+    return found
+
+
+class SanitizeOutputs(Preprocessor):
+    """Strip active content from what the learner made: their markdown cells (other than the
+    instructor's own, which stay as written) and every code cell's outputs.
+
+    Run in autograde (the formgrader shows graded notebooks to the instructor) and in
+    generate_feedback (the learner's feedback, also opened by the instructor). With
+    HTMLExporter.sanitize_html (see nbgrader_config.py) the HTML template also cleans
+    rendered markdown and drops scripts and widgets: two lines of defence.
+    """
+
+    enabled = Bool(True).tag(config=True)
+
+    def preprocess(self, nb, resources):
+        self._instructor = _instructor_markdown(resources)
+        return super().preprocess(nb, resources)
+
+    def preprocess_cell(self, cell, resources, index):
+        if cell.cell_type == "raw" or (cell.cell_type == "markdown" and cell.source not in self._instructor):
+            # markup needs a "<"; markdown's own links are made safe by its renderer
+            if "<" in cell.source:
+                cell.source = clean_html(cell.source)
+        elif cell.cell_type == "code":
+            for out in cell.get("outputs", []):
+                data = out.get("data")
+                if not isinstance(data, dict):
+                    continue
+                for key in list(data):
+                    if key in CLEANED_OUTPUTS:
+                        value = data[key]
+                        data[key] = clean_html("".join(value) if isinstance(value, list) else value)
+                    elif key not in SAFE_OUTPUTS:
+                        del data[key]
+                if not data:
+                    data["text/plain"] = "[output removed by the grader: active content]"
+                meta = out.get("metadata")
+                if isinstance(meta, dict):
+                    for key in list(meta):
+                        if key not in data:
+                            meta.pop(key)
+        return cell, resources

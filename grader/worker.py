@@ -27,6 +27,8 @@ import io
 import json
 import logging
 import os
+import re
+import stat
 import sys
 import time
 import traceback
@@ -63,6 +65,127 @@ class _LogCapture(logging.Handler):
         del self.lines[:-200]
 
 
+# ---------------------------------------------------------------- nbgrader, without following links
+
+def scrub(folder: Path) -> list[str]:
+    """Remove from `folder` everything that is not a regular file or a folder (symlinks,
+    FIFOs, sockets, devices), without following any link; return what was removed.
+
+    The folders nbgrader reads and writes for a pair (submitted/, autograded/,
+    feedback/ of one student and module) are checked before each step: a link
+    there, however it got there, would make nbgrader read or overwrite a file
+    elsewhere (a classmate's notebook, solutions/, the gradebook).
+    """
+    removed = []
+    try:
+        if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
+            folder.unlink()
+            return [folder.name]
+    except OSError:
+        return []
+    for dirpath, dirnames, filenames in os.walk(folder):       # never follows links
+        for name in dirnames + filenames:
+            path = os.path.join(dirpath, name)
+            try:
+                mode = os.lstat(path).st_mode
+            except OSError:
+                continue
+            if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
+                continue
+            try:
+                os.unlink(path)
+                removed.append(os.path.relpath(path, folder))
+            except OSError:
+                pass
+        dirnames[:] = [d for d in dirnames if not os.path.islink(os.path.join(dirpath, d))]
+    return removed
+
+
+def write_regular(path: Path, data: bytes, below: Path) -> None:
+    """Write `path` (under `below`) as a regular file: no folder on the way and not the file
+    itself may be a link (O_NOFOLLOW); something else in its place is removed first."""
+    path = Path(os.path.abspath(path))
+    below = Path(os.path.abspath(below))
+    rel = path.relative_to(below)
+    here = below
+    for part in rel.parts[:-1]:
+        here = here / part
+        if here.is_symlink() or (here.exists() and not here.is_dir()):
+            here.unlink()
+        here.mkdir(exist_ok=True)
+    if path.is_symlink() or path.exists():
+        path.unlink()          # whatever it is (a read-only earlier grading, a link): a new file
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
+
+
+def _no_links(base):
+    """A converter (Autograde, GenerateFeedback) that never follows a link in the pair's folders."""
+
+    class Converter(base):
+        only_notebooks: set[str] | None = None      # GenerateFeedback: the notebooks just graded
+
+        def _pair_dirs(self, assignment_id, student_id):
+            return [Path(self._format_source(assignment_id, student_id)), Path(self._format_dest(assignment_id,
+                                                                                                 student_id))]
+
+        def init_notebooks(self):
+            for folder in self._pair_dirs(self.coursedir.assignment_id, self.coursedir.student_id):
+                gone = scrub(folder)
+                if gone:
+                    self.log.warning("removed links or special files from %s: %s", folder, ", ".join(gone))
+            super().init_notebooks()
+            if self.only_notebooks is not None:
+                for key in list(self.assignments):
+                    self.assignments[key] = [nb for nb in self.assignments[key]
+                                             if Path(nb).stem in self.only_notebooks and os.path.isfile(nb)
+                                             and not os.path.islink(nb)]
+
+        def init_assignment(self, assignment_id, student_id):
+            for folder in self._pair_dirs(assignment_id, student_id):
+                scrub(folder)
+            if base.__name__ == "GenerateFeedback":
+                # the feedback is the HTML page alone: no file of the graded folder is copied next to it
+                Path(self._format_dest(assignment_id, student_id)).mkdir(parents=True, exist_ok=True)
+                return
+            super().init_assignment(assignment_id, student_id)
+
+        def write_single_notebook(self, output, resources):
+            info = resources["nbgrader"]
+            build = Path(self._format_dest(info["assignment"], info["student"]))
+            name = resources["unique_key"] + (resources.get("output_extension") or "")
+            for rel, data in list(resources.get("outputs", {}).items()):
+                target = build / rel
+                if os.path.abspath(target).startswith(os.path.abspath(build) + os.sep):
+                    write_regular(target, data, Path(self.coursedir.root))
+            write_regular(build / name, output.encode("utf-8") if isinstance(output, str) else output,
+                          Path(self.coursedir.root))
+            self.writer.build_directory = str(build)    # Autograde reads the sanitized notebook back from there
+
+        def set_permissions(self, assignment_id, student_id):
+            dest = os.path.normpath(self._format_dest(assignment_id, student_id))
+            mode = int(str(self.permissions), 8)
+            for dirpath, dirnames, filenames in os.walk(dest):
+                for name in filenames:
+                    path = os.path.join(dirpath, name)
+                    if stat.S_ISREG(os.lstat(path).st_mode):     # never chmod through a link
+                        os.chmod(path, mode)
+                dirnames[:] = [d for d in dirnames if not os.path.islink(os.path.join(dirpath, d))]
+
+    Converter.__name__ = base.__name__
+    return Converter
+
+
+def one_line(error: str) -> str:
+    """A learner-safe line for an nbgrader failure: the exception, no traceback or paths."""
+    lines = [ln.strip() for ln in error.splitlines() if ln.strip()]
+    found = [ln for ln in lines if re.match(r"^[A-Za-z_][\w.]*(Error|Exception|Exit|Interrupt)\b", ln)]
+    what = found[-1] if found else (lines[0] if lines else "unknown error")
+    what = re.sub(r"(/[^\s'\"]+)+", "<path>", what)[:200]
+    return f"the grader could not process this notebook ({what}); the instructor's worker log has the details"
+
+
 def grade_pair(root: Path, job: dict) -> dict:
     """Autograde and generate feedback for one student's module; return results."""
     from nbgrader.converters import Autograde, GenerateFeedback
@@ -81,16 +204,20 @@ def grade_pair(root: Path, job: dict) -> dict:
     started = time.perf_counter()
     error = None
     try:
-        for converter in (Autograde, GenerateFeedback):
+        for converter in (_no_links(Autograde), _no_links(GenerateFeedback)):
             cd = CourseDirectory(config=cfg, root=str(root))
             cd.assignment_id, cd.student_id = module, student
             conv = converter(coursedir=cd, config=cfg)
             conv.force = True
+            if converter.__name__ == "GenerateFeedback":
+                conv.only_notebooks = set(job["notebooks"])
             try:
                 conv.start()
             except NbGraderException as e:
-                tail = "\n".join(ln for ln in capture.lines if "ERROR" in ln)[-1500:]
-                error = f"nbgrader {converter.__name__.lower()} failed: {e}\n{tail}".strip()
+                detail = "\n".join(capture.lines)
+                print(f"nbgrader {converter.__name__.lower()} failed for {student}/{module}: {e}\n{detail}",
+                      file=sys.stderr, flush=True)
+                error = one_line(detail + "\n" + str(e))
                 break
     finally:
         for lg in loggers:
@@ -134,8 +261,11 @@ def main(argv: list[str] | None = None) -> int:
         try:
             out = grade_pair(root, job)
         except Exception:  # noqa: BLE001 - report, keep serving
+            detail = traceback.format_exc()
+            print(f"the grading worker failed on {job.get('student')}/{job.get('module')}:\n{detail}",
+                  file=sys.stderr, flush=True)
             out = {"student": job.get("student"), "module": job.get("module"), "results": [],
-                   "error": "the grading worker failed:\n" + traceback.format_exc()[-2000:]}
+                   "error": one_line(detail)}
         proto.write(PROTOCOL_PREFIX + json.dumps(out) + "\n")
     return 0
 
