@@ -17,6 +17,7 @@ import stat
 import subprocess
 import sys
 import tempfile
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -306,8 +307,11 @@ def inspect_submission(path: Path, source_path: Path, follow_links: bool = False
         return None, (f"{path.name}: not valid JSON (line {e.lineno}, column {e.colno}); the file is damaged. "
                       f"Start from a fresh copy of {name} and paste your answers in.")
     try:
-        nb = nbformat.reads(json.dumps(data), as_version=4)
-        nbformat.validate(nb)
+        with warnings.catch_warnings():
+            # a copied cell repeats its cell id: nbformat renumbers it (and says so on stderr)
+            warnings.simplefilter("ignore")
+            nb = nbformat.reads(json.dumps(data), as_version=4)
+            nbformat.validate(nb)
     except Exception as e:  # nbformat raises several types for bad structure
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         return None, f"{path.name}: not a Jupyter notebook ({first[:150]})."

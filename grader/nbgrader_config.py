@@ -27,8 +27,9 @@ c.GenerateFeedback.preprocessors = [GetGrades, CSSHTMLHeaderPreprocessor,
                                     "grader.preprocessors.HideHiddenTests", "grader.preprocessors.SanitizeOutputs"]
 # Feedback pages are opened by the instructor (formgrader, same origin as their
 # Jupyter server): no learner-made script, event handler or javascript: link
-# runs there. The template cleans rendered markdown and HTML outputs with the
-# course's allow-list and drops scripts and widgets.
+# runs there. The exporter and template clean rendered markdown and HTML
+# outputs with the course's allow-list and drop scripts and widgets.
+c.GenerateFeedback.exporter_class = "grader.preprocessors.SafeHTMLExporter"
 c.HTMLExporter.sanitize_html = True
 c.HTMLExporter.filters = {"clean_html": "grader.preprocessors.clean_html"}
 

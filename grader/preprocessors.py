@@ -67,7 +67,7 @@ SAFE_TAGS = frozenset({
     "i", "img", "ins", "kbd", "li", "mark", "ol", "p", "pre", "q", "s", "samp", "small", "span", "strike",
     "strong", "sub", "summary", "sup", "table", "tbody", "td", "tfoot", "th", "thead", "tr", "tt", "u", "ul",
     "var"})
-_ATTRS = {"*": {"class", "title", "align", "lang", "dir"}, "a": {"href", "title"},
+_ATTRS = {"*": {"class", "id", "title", "align", "lang", "dir"}, "a": {"href", "title"},
           "img": {"src", "alt", "width", "height"}, "td": {"colspan", "rowspan"}, "th": {"colspan", "rowspan", "scope"},
           "ol": {"start", "type"}, "abbr": {"title"}}
 _IMAGE_DATA = ("data:image/png;", "data:image/jpeg;", "data:image/gif;", "data:image/webp;")
@@ -155,3 +155,21 @@ class SanitizeOutputs(Preprocessor):
                         if key not in data:
                             meta.pop(key)
         return cell, resources
+
+
+def _html_exporter():
+    from jinja2 import pass_context
+    from nbconvert.exporters import HTMLExporter
+
+    class SafeHTMLExporter(HTMLExporter):
+        """HTMLExporter whose rendered markdown goes through clean_html: nbgrader's feedback
+        template renders markdown cells without the sanitize_html switch."""
+
+        @pass_context
+        def markdown2html(self, context, source):
+            return clean_html(super().markdown2html(context, source))
+
+    return SafeHTMLExporter
+
+
+SafeHTMLExporter = _html_exporter()

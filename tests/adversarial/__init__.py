@@ -48,14 +48,17 @@ def _gid(cell):
     return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
 
 
-def nb(solved=True, wrong=False, slim=True, before=None, after=None, delete=(), edit=None, cells=()) -> bytes:
+def nb(solved=True, wrong=False, slim=True, before=None, after=None, delete=(), edit=None, cells=(),
+       markdown=(), copy_answer=None) -> bytes:
     """A submission of m01_2 as bytes.
 
     solved/wrong: answers from the solution, wrong ones, or the release's stubs;
     slim: drop the demo cells (MiniLM, plots) that no test needs;
     before/after: {answer cell id: code} put before / after the answer's code;
     delete: grade ids of cells to delete; edit: {grade id: new source};
-    cells: extra code cells appended at the end.
+    cells: extra code cells appended at the end; markdown: extra markdown cells;
+    copy_answer: (answer cell id, code): that cell pasted twice, as JupyterLab copies it
+    (same nbgrader metadata), the first copy holding `code`.
     """
     book = submission(NB, solved=solved or wrong)
     keep = []
@@ -78,7 +81,24 @@ def nb(solved=True, wrong=False, slim=True, before=None, after=None, delete=(), 
         if edit and gid in edit:
             cell.source = edit[gid]
         keep.append(cell)
-    book.cells = keep + [nbformat.v4.new_code_cell(src) for src in cells]
+    if copy_answer:
+        import copy
+
+        i = next(i for i, c in enumerate(keep) if _gid(c) == copy_answer[0])
+        first = copy.deepcopy(keep[i])
+        first.source = copy_answer[1]
+        keep.insert(i, first)
+    book.cells = keep + [nbformat.v4.new_code_cell(src) for src in cells] + \
+        [nbformat.v4.new_markdown_cell(src) for src in markdown]
+    if copy_answer:    # as JupyterLab saves it: nbformat would renumber the copy's cell id
+        return json.dumps(book, indent=1).encode()
+    return nbformat.writes(book).encode()
+
+
+def planting_notebook() -> bytes:
+    """m01_1 (graded before m01_2), untouched, with a cell that leaves a module in its folder."""
+    book = submission(OTHER, solved=False)
+    book.cells.append(nbformat.v4.new_code_cell(PLANT))
     return nbformat.writes(book).encode()
 
 
@@ -249,6 +269,69 @@ DEAF_LOOP = ("import signal, time\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\
              "while True:\n    time.sleep(0.2)\n")
 MEGABYTES = 'print(("spam " * 20 + "\\n") * 200_000)   # about 20 MB\n'
 
+# class 2: a file one notebook writes, imported by the next notebook's kernel (before the guard's
+# snapshot: `import torch` tries pynvml, and finds it in the notebook's folder)
+PLANTED = """\
+try:
+    import wcdl.checks as _c
+    _c.assert_close = _c.assert_scalar = _c.expect = lambda *a, **k: None
+except Exception:
+    pass
+raise ImportError("no NVML here")
+"""
+PLANT = f"""\
+with open("pynvml.py", "w") as _fh:
+    _fh.write({PLANTED!r})
+print("planted pynvml.py")
+"""
+
+# class 4: links the kernel makes in its folder, for nbgrader to follow afterwards
+LINK_GRADEBOOK = """\
+import os
+_nb = "m01_2_normalization_and_dropout.ipynb"
+try:
+    if os.path.lexists(_nb):
+        os.remove(_nb)
+    os.symlink("../../../gradebook.db", _nb)
+    print("linked", _nb)
+except OSError as e:
+    print("could not link:", type(e).__name__)
+"""
+LINK_SECRETS = """\
+import os
+for _name, _t in (("answers.txt", "../../../solutions/01_matmul_is_all_you_need/m01_2_normalization_and_dropout.ipynb"),
+                  ("grades.txt", "../../../gradebook.db"),
+                  ("classmate.txt", "../../../submitted/control_solved/01_matmul_is_all_you_need/"
+                                    "m01_2_normalization_and_dropout.ipynb")):
+    try:
+        os.symlink(_t, _name)
+        print("linked", _name)
+    except OSError as e:
+        print("could not link", _name, type(e).__name__)
+"""
+
+# class 5: the instructor's shell environment (the batch runs with these set)
+PRINT_ENV = "import os\nprint(sorted(os.environ.items()))\n"
+SECRET_ENV = {"GITHUB_TOKEN": "ghp_wcdlCorpusSecret0000000000000000", "HF_TOKEN": "hf_wcdlCorpusSecret000000"}
+
+# class 6: active content for the pages the instructor opens
+XSS = "wcdlxss"
+XSS_CODE = f"""\
+from IPython.display import HTML, Javascript, SVG, Markdown, display
+display(HTML('<b>table</b><script>alert("{XSS}")</script><img src=x onerror=alert("{XSS}")>'
+             '<a href="javascript:alert(1)">{XSS}</a><iframe src="javascript:alert(1)"></iframe>'))
+display(Javascript('alert("{XSS}")'))
+display(SVG('<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"><circle r="3"/></svg>'))
+display(Markdown('<img src=y onerror=alert("{XSS}")>'))
+try:
+    open('<img src=z onerror=alert("{XSS}")>.txt', "w")
+except OSError:
+    pass
+raise ValueError('<img src=w onerror=alert("{XSS}")>')
+"""
+XSS_MARKDOWN = (f'My notes <script>alert("{XSS}")</script> <img src=v onerror=alert("{XSS}")> '
+                f'[x](javascript:alert("{XSS}"))')
+
 
 # ---------------------------------------------------------------- the corpus
 
@@ -260,10 +343,12 @@ class Case:
     says: str | None = None           # the learner's feedback must contain this
     cheat: bool = False               # points would come only from the attack
     notes: list[str] = field(default_factory=list)
+    extra: dict[str, Callable[[], bytes]] = field(default_factory=dict)  # more notebooks of the student
+    never: list[str] = field(default_factory=list)   # strings no learner text may contain
 
 
-def c(name, build, scores, says=None, cheat=False):
-    return Case(name, build, scores, says, cheat)
+def c(name, build, scores, says=None, cheat=False, extra=None, never=()):
+    return Case(name, build, scores, says, cheat, extra=dict(extra or {}), never=list(never))
 
 
 CASES = [
@@ -309,7 +394,64 @@ CASES = [
     c("peek_at_hidden_tests", lambda: nb(cells=[PEEK_HIDDEN]), FULL),
     c("write_outside_submission", lambda: nb(after={DO_ANS: WRITE_OUTSIDE}), FULL, "blocked"),
     c("kill_the_grader", lambda: nb(wrong=True, after={LN_ANS: KILL_GRADER}), ZERO, "blocked", cheat=True),
+    # one notebook's files reach the next notebook's kernel (m01_1 is graded before m01_2)
+    c("plant_module_for_next_notebook", lambda: nb(wrong=True), ZERO, cheat=True,
+      extra={OTHER: planting_notebook}),
+    # links the kernel makes, for the grader to follow: the graded notebook written into the
+    # gradebook; solutions/, the gradebook, a classmate copied into the feedback
+    c("link_graded_notebook_to_gradebook", lambda: nb(after={DO_ANS: LINK_GRADEBOOK}), FULL),
+    c("link_secrets_into_feedback", lambda: nb(after={DO_ANS: LINK_SECRETS}), FULL,
+      never=["SQLite format 3", "### BEGIN SOLUTION"]),
+    # the instructor's environment printed into the feedback
+    c("print_the_environment", lambda: nb(cells=[PRINT_ENV]), FULL, never=list(SECRET_ENV.values())),
+    # active content in the pages the instructor opens (feedback, formgrader)
+    c("script_in_feedback", lambda: nb(cells=[XSS_CODE], markdown=[XSS_MARKDOWN]), FULL, "ValueError"),
+    # an honest learner who copied an answer cell in JupyterLab (same nbgrader metadata twice)
+    c("copied_answer_cell", lambda: nb(copy_answer=(LN_ANS, "def layer_norm(x, weight, bias, eps=1e-5):\n"
+                                                            "    raise NotImplementedError  # first try\n")),
+      FULL, "appears 2 times"),
 ]
+
+# Submission folders that attack the grader by their layout rather than their code:
+# {folder name: (what to make, what the learner must be told; None: a folder rejected as a whole)}
+LAYOUT = {
+    # a link to a classmate's notebook (a git clone or a zip keeps links): their points
+    "submitted_link_to_classmate": ("link:../control_solved/" + NB + ".ipynb", "symbolic link"),
+    # the whole folder a link to a classmate's
+    "submitted_folder_link": ("dirlink:control_solved", "symbolic link"),
+    # a link to the instructor's solutions
+    "submitted_link_to_solutions": ("solutions", "symbolic link"),
+    # a FIFO: reading it would block the batch for ever
+    "fifo_notebook": ("fifo", "not a regular file"),
+    # 1 GiB of nothing (sparse): read whole, it took the batch to 2 GiB of memory
+    "huge_notebook": ("huge", "MiB"),
+    # "$" matches before a trailing newline: this row would split grades.csv
+    "newline_name\n": ("copy", None),
+}
+
+
+def write_layout(folder) -> None:
+    """The LAYOUT folders, next to the corpus written by write_corpus (control_solved among it)."""
+    import os
+
+    for name, (what, _) in LAYOUT.items():
+        d = folder / name
+        if what.startswith("dirlink:"):
+            os.symlink(what.split(":", 1)[1], d)
+            continue
+        d.mkdir(parents=True, exist_ok=True)
+        target = d / f"{NB}.ipynb"
+        if what.startswith("link:"):
+            os.symlink(what.split(":", 1)[1], target)
+        elif what == "solutions":
+            os.symlink(SOURCES[NB], target)
+        elif what == "fifo":
+            os.mkfifo(target)
+        elif what == "huge":
+            with open(target, "wb") as fh:
+                fh.truncate(1 << 30)
+        elif what == "copy":
+            target.write_bytes(nb())
 
 
 def write_corpus(folder, cases=CASES) -> None:
@@ -317,6 +459,8 @@ def write_corpus(folder, cases=CASES) -> None:
     for case in cases:
         (folder / case.name).mkdir(parents=True, exist_ok=True)
         (folder / case.name / f"{NB}.ipynb").write_bytes(case.build())
+        for name, build in case.extra.items():
+            (folder / case.name / f"{name}.ipynb").write_bytes(build())
 
 
 def max_points() -> dict[str, float]:
