@@ -26,7 +26,7 @@ import pytest
 from grader import core
 from grader.guard import scan_code, scan_notebook
 from grader.preprocessors import HIDDEN_BEGIN, hidden_lines
-from tests.adversarial import CASES, NB, max_points, write_corpus
+from tests.adversarial import CASES, LAYOUT, NB, SECRET_ENV, XSS, max_points, write_corpus, write_layout
 from tests.grading import SOURCES
 
 MODULE = "01_matmul_is_all_you_need"
@@ -35,6 +35,10 @@ PROTECTED = [core.REPO / "wcdl" / "checks.py", core.REPO / "wcdl" / "ops.py", co
              core.REPO / "grader" / "nbgrader_config.py"]
 OUTSIDE = [Path("~/.ipython/profile_default/startup/00-wcdl-corpus.py").expanduser(),
            Path("/tmp/wcdl-corpus-poison.py")]
+
+
+# every student folder of the batch that is a usable student id
+STUDENTS = sorted([c.name for c in CASES] + [n for n, (_, says) in LAYOUT.items() if says is not None])
 
 
 def _digest(paths) -> dict[str, str]:
@@ -46,27 +50,33 @@ def batch(tmp_path_factory):
     root = tmp_path_factory.mktemp("adversarial")
     subs, out = root / "submissions", root / "grading"
     write_corpus(subs)
+    write_layout(subs)
     for p in OUTSIDE:
         assert not p.exists(), f"remove {p} (left by an earlier run?)"
     before = _digest(PROTECTED)
     # a check cache holding module 01's solutions, for the thieves to look for
     cache = root / "check-cache"
-    env = dict(os.environ, WCDL_CHECK_CACHE=str(cache))
+    # the instructor's shell holds tokens (a notebook prints its environment)
+    env = dict(os.environ, WCDL_CHECK_CACHE=str(cache), **SECRET_ENV)
     subprocess.run([sys.executable, "-c", f"from grader import core; core.generated_workspace(__import__('pathlib')"
                     f".Path({str(root / 'ws')!r}), {MODULE!r})"], env=env, check=True, timeout=600)
     assert list(cache.glob(f"{MODULE}-*/solutions/{MODULE}/{NB}.ipynb"))
     proc = subprocess.run([WCDL, "autograde", str(subs), "--out", str(out), "--workers", "2", "--quiet",
                            "--cell-timeout", "20", "--timeout", "400"], capture_output=True, text=True, timeout=3000,
                           env=env)
+    import resource
+
+    # the largest process of the batch (the coordinator, a worker or a kernel), in KiB
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     report = json.loads((out / "report.json").read_text()) if (out / "report.json").exists() else None
-    return {"proc": proc, "out": out, "report": report, "before": before}
+    return {"proc": proc, "out": out, "report": report, "before": before, "peak_kib": peak}
 
 
 def test_the_batch_completes(batch):
     proc = batch["proc"]
     assert proc.returncode == 0, proc.stderr[-4000:]
     assert "Traceback" not in proc.stdout + proc.stderr, proc.stderr[-4000:]
-    assert sorted(batch["report"]["students"]) == sorted(c.name for c in CASES)
+    assert sorted(batch["report"]["students"]) == STUDENTS
 
 
 def _learner_text(out: Path, student: str, report: dict) -> str:
@@ -86,7 +96,7 @@ def _learner_text(out: Path, student: str, report: dict) -> str:
 def test_case(batch, case):
     report, out = batch["report"], batch["out"]
     assert report is not None, batch["proc"].stderr[-3000:]
-    [result] = [r for r in report["results"] if r["student"] == case.name]
+    [result] = [r for r in report["results"] if r["student"] == case.name and r["notebook"] == NB]
     got = {e["id"]: e["score"] for e in result["exercises"]}
     top = max_points()
     assert all(got[ex] <= top[ex] for ex in got)
@@ -100,9 +110,115 @@ def test_case(batch, case):
     text = _learner_text(out, case.name, report)
     if case.says:
         assert case.says in text, f"{case.name}: the feedback does not say {case.says!r}:\n{text[-3000:]}"
+    for secret in case.never:
+        assert secret not in text, f"{case.name}: {secret!r} reached the learner"
+    _no_traceback(out, case.name, report)
     rows = [r for r in csv.DictReader((out / "grades.csv").open())
             if r["student_id"] == case.name and r["assignment"] == MODULE]
-    assert len(rows) == 1 and float(rows[0]["score"]) == result["score"]
+    total = sum(r["score"] for r in report["results"] if r["student"] == case.name)
+    assert len(rows) == 1 and float(rows[0]["score"]) == total
+
+
+def _no_traceback(out: Path, student: str, report: dict) -> None:
+    """problems.txt and the messages say what happened in a line: no traceback, no instructor's path."""
+    fb = out / "feedback" / student / "problems.txt"
+    texts = [fb.read_text()] if fb.exists() else []
+    for r in report["results"]:
+        if r["student"] == student:
+            texts += [r.get("problem") or "", *r.get("notes", []), *(e.get("message") or "" for e in r["exercises"])]
+    for t in texts:
+        assert "Traceback" not in t and str(core.REPO) not in t and str(out) not in t, f"{student}: {t[:2000]}"
+
+
+@pytest.mark.parametrize("name", sorted(LAYOUT), ids=ascii)
+def test_submission_layout(batch, name):
+    """Links, FIFOs, huge files, a folder name with a newline: refused with a message, the batch goes on."""
+    out, report, proc = batch["out"], batch["report"], batch["proc"]
+    says = LAYOUT[name][1]
+    rows = list(csv.DictReader((out / "grades.csv").open()))
+    assert all(r["student_id"] in STUDENTS for r in rows), "a row of grades.csv was split"
+    if says is None:
+        # not a usable student id: in no export but rejected.csv, and named on the terminal
+        assert name not in report["students"] and name in report["rejected"]
+        assert [r for r in csv.DictReader((out / "rejected.csv").open()) if r["folder"] == ascii(name)]
+        assert "NOT GRADED" in proc.stdout and ascii(name) in proc.stdout
+        return
+    results = [r for r in report["results"] if r["student"] == name]
+    assert all(r["score"] == 0 for r in results)
+    [row] = [r for r in rows if r["student_id"] == name and r["assignment"] == MODULE] or [{"score": "0"}]
+    assert float(row["score"]) == 0
+    problems = (out / "feedback" / name / "problems.txt").read_text()
+    assert says in problems, problems
+    assert not (out / "feedback" / name / MODULE).exists()
+
+
+def test_the_batch_never_read_a_huge_file_whole(batch):
+    """A 1 GiB sparse notebook is refused by its size, before it is read (it once took the batch to 2 GiB)."""
+    assert batch["peak_kib"] < 1 << 20, f"a process of the batch reached {batch['peak_kib'] >> 10} MiB"
+
+
+def test_nothing_the_kernel_made_is_followed_or_handed_back(batch):
+    """The grading folders hold regular files only, and each feedback folder only the graded pages."""
+    out = batch["out"]
+    for sub in ("submitted", "autograded", "feedback"):
+        for dirpath, dirnames, filenames in os.walk(out / sub):
+            for name in dirnames + filenames:
+                assert not os.path.islink(os.path.join(dirpath, name)), f"a link in {dirpath}: {name}"
+    for student in STUDENTS:
+        for f in (out / "feedback" / student).rglob("*") if (out / "feedback" / student).exists() else []:
+            if f.is_file():
+                assert f.name == "problems.txt" or (f.suffix == ".html" and f.parent.name == MODULE), f
+    # the gradebook is still a gradebook (a link made the graded notebook overwrite it before)
+    assert (out / "gradebook.db").read_bytes()[:16] == b"SQLite format 3\0"
+
+
+class _Active(__import__("html.parser").parser.HTMLParser):
+    """Active content in an HTML page: event handlers, javascript: URLs, frames, learner scripts."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.found, self.script = [], False
+
+    def handle_starttag(self, tag, attrs):
+        for k, v in attrs:
+            if k.startswith("on"):
+                self.found.append(f"<{tag} {k}>")
+            if k in ("href", "src", "action", "formaction", "data", "srcdoc") and v and \
+                    "javascript:" in "".join(v.split()).lower():
+                self.found.append(f"<{tag} {k}={v}>")
+        if tag in ("iframe", "object", "embed", "form", "base"):
+            self.found.append(f"<{tag}>")
+        self.script = tag == "script"
+
+    def handle_endtag(self, tag):
+        self.script = False
+
+    def handle_data(self, data):
+        if self.script and XSS in data:
+            self.found.append("<script> holding learner code")
+
+
+def test_no_learner_script_reaches_the_instructors_pages(batch):
+    """Feedback pages and graded notebooks (the formgrader shows them) carry no active learner content."""
+    out = batch["out"]
+    pages = list((out / "feedback").rglob("*.html"))
+    assert any("script_in_feedback" in str(p) for p in pages)
+    for page in pages:
+        parser = _Active()
+        parser.feed(page.read_text())
+        assert not parser.found, f"{page}: {parser.found}"
+    graded = out / "autograded" / "script_in_feedback" / MODULE / f"{NB}.ipynb"
+    for cell in nbformat.read(graded, as_version=4).cells:
+        for o in cell.get("outputs", []):
+            data = o.get("data", {})
+            assert "application/javascript" not in data and "image/svg+xml" not in data
+            parser = _Active()
+            parser.feed(str(data.get("text/html", "")) + str(data.get("text/markdown", "")))
+            assert not parser.found, parser.found
+        if cell.cell_type == "markdown":
+            parser = _Active()
+            parser.feed(cell.source)
+            assert not parser.found and "<script" not in cell.source, cell.source
 
 
 def test_nothing_was_written_outside_the_submission_folders(batch):
@@ -126,9 +242,9 @@ def test_no_hidden_test_code_reaches_a_learner(batch):
 def test_the_exports_have_one_row_per_student(batch):
     out = batch["out"]
     rows = [r for r in csv.DictReader((out / "grades.csv").open()) if r["assignment"] == MODULE]
-    assert sorted(r["student_id"] for r in rows) == sorted(c.name for c in CASES)
+    assert sorted(r["student_id"] for r in rows) == STUDENTS
     table = list(csv.DictReader((out / "grades_by_exercise.csv").open()))
-    assert sorted(r["student"] for r in table) == sorted(c.name for c in CASES)
+    assert sorted(r["student"] for r in table) == STUDENTS
     assert {"m01_layer_norm", "m01_dropout", "total", "max_total"} <= set(table[0])
 
 
@@ -231,7 +347,10 @@ def _run(cases, env_var, tmp_path):
                           timeout=3000, env=dict(os.environ, **{env_var: "1"}))
     assert proc.returncode == 0, proc.stderr[-3000:]
     report = json.loads((out / "report.json").read_text())
-    return out, report, {r["student"]: r for r in report["results"]}
+    by_student = {}
+    for r in report["results"]:
+        by_student.setdefault(r["student"], {})[r["notebook"]] = r
+    return out, report, {s: rs[NB] for s, rs in by_student.items()}     # the m01_2 result of each
 
 
 NO_LANDLOCK = ["steal_solution_files", "steal_with_subprocess", "write_outside_submission", "kill_the_grader"]
@@ -253,7 +372,8 @@ def test_without_landlock_the_audit_hook_holds_the_line(tmp_path):
         assert not p.exists()
 
 
-UNGUARDED = ["redefine_helpers", "patch_numpy_torch_testing", "input_transformer_skips_tests"]
+UNGUARDED = ["redefine_helpers", "patch_numpy_torch_testing", "input_transformer_skips_tests",
+             "plant_module_for_next_notebook"]
 
 
 def test_the_cheats_are_real(tmp_path):
@@ -263,6 +383,35 @@ def test_the_cheats_are_real(tmp_path):
     _, _, results = _run(cases, "WCDL_NO_GUARD", tmp_path)
     for case in cases:
         assert results[case.name]["score"] > 0, f"{case.name} earns nothing even without the guard"
+
+
+# ---------------------------------------------------------------- the trusted side on its own (quick)
+
+def test_kernels_get_a_listed_environment():
+    from grader.guard import kernel_env
+
+    shell = {"PATH": "/usr/bin", "HOME": "/home/i", "LC_ALL": "C.UTF-8", "OMP_NUM_THREADS": "2",
+             "NUMBA_ENABLE_CUDASIM": "1", "WCDL_DATA_DIR": "/data", "HF_HUB_OFFLINE": "1", "COURSE_X": "y",
+             **SECRET_ENV, "AWS_SECRET_ACCESS_KEY": "k", "SSH_AUTH_SOCK": "/tmp/agent", "PYTHONPATH": "/x"}
+    env = kernel_env(shell, extra=["COURSE_X"])
+    assert set(env) == {"PATH", "HOME", "LC_ALL", "OMP_NUM_THREADS", "NUMBA_ENABLE_CUDASIM", "WCDL_DATA_DIR",
+                        "HF_HUB_OFFLINE", "COURSE_X"}
+
+
+def test_student_ids_end_at_the_end():
+    assert core.STUDENT_ID.match("alice.b-c_d@x")
+    for bad in ("x\n", "x\ny", "", ".hidden", "a b", "a/b", "x" * 101):
+        assert not core.STUDENT_ID.match(bad), repr(bad)
+
+
+def test_grader_notes_are_escaped():
+    from grader.guard import notes_markdown
+    from grader.preprocessors import clean_html
+
+    md = notes_markdown(['blocked: open(\'<img src=x onerror=alert(1)>\')', "<script>alert(2)</script>\n\nmore"])
+    assert "<img" not in md and "<script" not in md and "\n\n" not in md.split("\n\n", 1)[1]
+    assert clean_html(md) == md          # nothing in it for the sanitizer to remove either
+    assert clean_html('<a href="javascript:alert(1)">x</a><img src=y onerror=z>') == '<a>x</a><img src="y">'
 
 
 # ---------------------------------------------------------------- the sandbox on its own (quick)

@@ -211,3 +211,33 @@ def test_the_gradebook_takes_concurrent_writers(tmp_path, monkeypatch):
         subs = gb.find_assignment("a1").submissions
         assert len(subs) == 60 and len({s.student_id for s in subs}) == 60
         assert sum(s.score for s in subs) == 60
+
+
+def test_the_resume_hash_covers_the_grading_code(tmp_path, monkeypatch):
+    """A pair graded by an older grader (whose grades a since-fixed hole may have forged) is graded
+    again: the journal's hash covers grader/ and wcdl/, not only the submission and the module."""
+    from grader import batch
+
+    f = tmp_path / f"{NB}.ipynb"
+    f.write_bytes(nb())
+    sources = core.source_notebooks()
+    module = sources[NB].parent.name
+    before = batch.pair_hash({NB: f}, sources, module)
+    assert batch.pair_hash({NB: f}, sources, module) == before
+    repo = tmp_path / "repo"
+    for d in ("grader", "wcdl"):
+        for p in (core.REPO / d).glob("*.py"):
+            (repo / d).mkdir(parents=True, exist_ok=True)
+            (repo / d / p.name).write_bytes(p.read_bytes())
+    (repo / "nbgrader_config.py").write_bytes((core.REPO / "nbgrader_config.py").read_bytes())
+    monkeypatch.setattr(core, "REPO", repo)
+    monkeypatch.setattr(batch, "_CODE_DIGEST", None)
+    assert batch.pair_hash({NB: f}, sources, module) == before          # the same code: the same hash
+    sandbox = repo / "grader" / "sandbox.py"
+    sandbox.write_text(sandbox.read_text() + "\n# a fix\n")
+    monkeypatch.setattr(batch, "_CODE_DIGEST", None)
+    assert batch.pair_hash({NB: f}, sources, module) != before
+    # a link is hashed as a link (never followed), a huge file by its size (never read)
+    link = tmp_path / "link.ipynb"
+    link.symlink_to(f)
+    assert batch.pair_hash({NB: link}, sources, module) != batch.pair_hash({NB: f}, sources, module)
