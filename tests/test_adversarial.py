@@ -392,7 +392,7 @@ def test_kernels_get_a_listed_environment():
 
     shell = {"PATH": "/usr/bin", "HOME": "/home/i", "LC_ALL": "C.UTF-8", "OMP_NUM_THREADS": "2",
              "NUMBA_ENABLE_CUDASIM": "1", "WCDL_DATA_DIR": "/data", "HF_HUB_OFFLINE": "1", "COURSE_X": "y",
-             **SECRET_ENV, "AWS_SECRET_ACCESS_KEY": "k", "SSH_AUTH_SOCK": "/tmp/agent", "PYTHONPATH": "/x"}
+             **SECRET_ENV, "AWS_SECRET_ACCESS_KEY": "k", "SSH_AUTH_SOCK": "/tmp/agent", "JUPYTER_TOKEN": "t"}
     env = kernel_env(shell, extra=["COURSE_X"])
     assert set(env) == {"PATH", "HOME", "LC_ALL", "OMP_NUM_THREADS", "NUMBA_ENABLE_CUDASIM", "WCDL_DATA_DIR",
                         "HF_HUB_OFFLINE", "COURSE_X"}
