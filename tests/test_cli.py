@@ -198,3 +198,36 @@ def test_the_grading_benchmark_runs(tmp_path):
     bad = subprocess.run([sys.executable, "-m", "grader.bench", "--notebooks", "m01_2_normalization_and_dropout",
                           "m03_4_fused_softmax"], capture_output=True, text=True, timeout=120)
     assert bad.returncode != 0 and "give notebooks of one module" in bad.stderr
+
+
+def test_autograde_plans_no_link_and_rejects_bad_folder_names(tmp_path):
+    """What `autograde` will grade, before anything runs: links (a git clone or a zip keeps them)
+    and special files are refused with a message, never followed; bad folder names are rejected."""
+    from grader import cli, core
+
+    subs = tmp_path / "subs"
+    for s in ("alice", "bob", "carol", "x\n"):
+        (subs / s).mkdir(parents=True)
+    nbformat.write(submission(NB), subs / "alice" / f"{NB}.ipynb")
+    (subs / "bob" / f"{NB}.ipynb").symlink_to(subs / "alice" / f"{NB}.ipynb")
+    (subs / "bob" / "deeper").symlink_to(subs / "alice")                      # a folder link: not walked
+    os.mkfifo(subs / "carol" / f"{NB}.ipynb")
+    (subs / "dave").symlink_to(subs / "alice")
+    subs_found = cli.collect_submissions(subs)
+    plan, problems = cli.plan_submissions(subs_found, core.source_notebooks())
+    module = module_of(NB)
+    assert set(plan) == {("alice", module), ("bob", module), ("carol", module)}
+    assert all(".ipynb" in str(p) for files in plan.values() for p in files.values())
+    assert not any("deeper" in str(p) for files in plan.values() for p in files.values())
+    assert "symbolic link" in problems["dave"][0] and ("dave", module) not in plan
+    assert cli.rejected_folders(problems) == {"x\n": problems["x\n"][0]}
+    sources = core.source_notebooks()
+    for student, why in (("bob", "a symbolic link"), ("carol", "not a regular file")):
+        nb, problem = core.inspect_submission(plan[(student, module)][NB], sources[NB])
+        assert nb is None and why in problem, problem
+    big = tmp_path / "big" / f"{NB}.ipynb"
+    big.parent.mkdir()
+    with open(big, "wb") as fh:
+        fh.truncate(core.MAX_NOTEBOOK_BYTES + 1)
+    nb, problem = core.inspect_submission(big, sources[NB])
+    assert nb is None and "MiB" in problem
