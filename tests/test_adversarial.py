@@ -16,6 +16,7 @@ import csv
 import hashlib
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -120,14 +121,16 @@ def test_case(batch, case):
 
 
 def _no_traceback(out: Path, student: str, report: dict) -> None:
-    """problems.txt and the messages say what happened in a line: no traceback, no instructor's path."""
+    """problems.txt and the messages say what happened in a line: no traceback (with the grader's
+    paths) of nbgrader or the grader. (Paths the learner's own code tried are quoted in "blocked" notes.)"""
     fb = out / "feedback" / student / "problems.txt"
     texts = [fb.read_text()] if fb.exists() else []
     for r in report["results"]:
         if r["student"] == student:
             texts += [r.get("problem") or "", *r.get("notes", []), *(e.get("message") or "" for e in r["exercises"])]
     for t in texts:
-        assert "Traceback" not in t and str(core.REPO) not in t and str(out) not in t, f"{student}: {t[:2000]}"
+        assert "Traceback (most recent call last)" not in t and not re.search(r'File "[^"]+", line \d+', t) \
+            and "site-packages" not in t, f"{student}: {t[:2000]}"
 
 
 @pytest.mark.parametrize("name", sorted(LAYOUT), ids=ascii)
