@@ -766,7 +766,7 @@ class _Engine:
         self.block_shared: dict = {}
         self.shared_shapes: dict[str, tuple] = {}
         self.shared_names: dict[tuple, str] = {}      # (file, line) of cuda.shared.array -> array name
-        self.shared_acc: dict[str, list] = {}         # name -> [reads, writes, atomics (per thread), elem r, elem w]
+        self.shared_traffic: dict[str, ArrayTraffic] = {}   # shared array name -> counts over all blocks
         self.cur_bid = 0
         self.min_barriers: int | None = None
 
@@ -813,25 +813,25 @@ class _Engine:
                 barriers = self._run_inline(kargs, gen_fn if mode == "generator" else None)
         self._flush_shared()
         arrays = {name: t.traffic() for name, t in tracked.items()}
-        shared = {name: ArrayTraffic(name, self.shared_shapes[name], str(dt), *acc)
-                  for name, (dt, *acc) in self.shared_acc.items()}
         return Launch(self.name, self.grid, self.block, arrays, dict(self.shared_shapes), barriers, self.ndim,
-                      shared, self.min_barriers)
+                      dict(self.shared_traffic), self.min_barriers)
 
     def _flush_shared(self) -> None:
         """Add the shared-memory traffic of the block that just ran to the launch's totals."""
         lo, hi = self.cur_bid * self.threads_per_block, (self.cur_bid + 1) * self.threads_per_block
         for ta in self.block_shared.values():
             t = ta._t
-            acc = self.shared_acc.get(t.name)
+            acc = self.shared_traffic.get(t.name)
             if acc is None:
                 shape = t.data.shape
-                acc = self.shared_acc[t.name] = [t.data.dtype] + [np.zeros(self.n_threads, np.int64) for _ in range(3)] \
-                    + [np.zeros(shape, np.int64), np.zeros(shape, np.int64)]
-            for k, counts in enumerate((t.reads, t.writes, t.atomics)):
-                acc[1 + k][lo:hi] += counts
-            acc[4] += np.asarray(t.elem_reads, np.int64).reshape(acc[4].shape)
-            acc[5] += np.asarray(t.elem_writes, np.int64).reshape(acc[5].shape)
+                acc = self.shared_traffic[t.name] = ArrayTraffic(
+                    t.name, tuple(shape), str(t.data.dtype), *(np.zeros(self.n_threads, np.int64) for _ in range(3)),
+                    np.zeros(shape, np.int64), np.zeros(shape, np.int64))
+            acc.reads_per_thread[lo:hi] += t.reads
+            acc.writes_per_thread[lo:hi] += t.writes
+            acc.atomics_per_thread[lo:hi] += t.atomics
+            acc.reads_per_element += np.reshape(t.elem_reads, acc.reads_per_element.shape)
+            acc.writes_per_element += np.reshape(t.elem_writes, acc.writes_per_element.shape)
         self.block_shared = {}
 
     def _note_phases(self, phases: int) -> None:
