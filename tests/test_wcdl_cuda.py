@@ -197,6 +197,47 @@ def barrier_in_device_function(a, out):
     out[t] = s[(t + 1) % TPB]
 
 
+@cuda.jit
+def block_sum_serial(a, partial):
+    """Loads like a tree, then thread 0 adds the block's values in a loop (not a tree)."""
+    s = cuda.shared.array(TPB, float32)
+    t = cuda.threadIdx.x
+    i = cuda.grid(1)
+    s[t] = a[i] if i < a.shape[0] else 0.0
+    cuda.syncthreads()
+    if t == 0:
+        acc = 0.0
+        for j in range(TPB):
+            acc += s[j]
+        partial[cuda.blockIdx.x] = acc
+
+
+@cuda.jit
+def block_sum_shared_atomic(a, partial):
+    s = cuda.shared.array(1, float32)
+    t = cuda.threadIdx.x
+    i = cuda.grid(1)
+    if t == 0:
+        s[0] = 0.0
+    cuda.syncthreads()
+    if i < a.shape[0]:
+        cuda.atomic.add(s, 0, a[i])
+    cuda.syncthreads()
+    if t == 0:
+        partial[cuda.blockIdx.x] = s[0]
+
+
+@cuda.jit
+def first_of_block_loops(a, partial):
+    """Thread 0 of each block reads its block's elements from global memory."""
+    if cuda.threadIdx.x == 0:
+        acc = 0.0
+        base = cuda.blockIdx.x * cuda.blockDim.x
+        for j in range(base, min(base + cuda.blockDim.x, a.shape[0])):
+            acc += a[j]
+        partial[cuda.blockIdx.x] = acc
+
+
 def _kernel_error(fn, *args) -> str:
     with pytest.raises(wc.KernelError) as info:
         fn(*args)
@@ -497,3 +538,65 @@ def test_trace_reroutes_real_cuda_launches_to_the_simulator(tmp_path):
     env = dict(os.environ, NUMBA_ENABLE_CUDASIM="0", PYTHONPATH=str(REPO))
     proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=300)
     assert proc.returncode == 0 and "ok" in proc.stdout, proc.stdout + proc.stderr
+
+
+# ---------------------------------------------------------------- counting the algorithm
+
+def test_shared_traffic_is_counted_per_thread_of_the_grid():
+    a = np.arange(20, dtype=np.float32)
+    partial = np.zeros(3, dtype=np.float32)
+    launch = wc.simulate(block_sum, 3, TPB, a, partial)
+    s = launch.shared_arrays["s"]
+    assert s.shape == (TPB,) and s.reads_per_thread.shape == (3 * TPB,)
+    # per block: thread 0 reads s[0] and s[step] in each of the 3 steps, then s[0] once more
+    assert s.reads_per_thread[0] == 7 and s.reads_per_thread[TPB] == 7 and s.reads_per_thread[2 * TPB] == 7
+    assert s.reads == 3 * (2 * (4 + 2 + 1) + 1)
+    assert s.writes == 3 * (TPB + 4 + 2 + 1)
+    assert s.reads_per_element[0] == 3 * 4            # summed over the 3 blocks
+    assert launch.max_shared_reads_per_thread == 7
+    assert launch.barriers == launch.min_barriers == 4
+    assert launch.atomics == 0
+    assert "s 45/45 (max 7 reads by one thread)" in launch.summary()
+
+
+def test_min_barriers_is_zero_without_syncthreads():
+    a = np.arange(8, dtype=np.float32)
+    launch = wc.simulate(add_kernel, 1, 8, a, a, np.zeros(8, np.float32))
+    assert launch.barriers == 0 and launch.min_barriers == 0 and launch.shared_arrays == {}
+
+
+def test_expect_tree_accepts_a_tree_and_fails_serial_loops_and_atomics():
+    a = np.arange(20, dtype=np.float32)
+    partial = np.zeros(3, dtype=np.float32)
+    tree = wc.simulate(block_sum, 3, TPB, a, partial)
+    wc.expect_tree(tree, TPB)
+    serial = wc.simulate(block_sum_serial, 3, TPB, a, partial)
+    np.testing.assert_array_equal(partial, [a[:8].sum(), a[8:16].sum(), a[16:].sum()])   # right values...
+    with pytest.raises(CheckFailed, match=r"a block went through 1 cuda.syncthreads\(\) phase\(s\); expected at least 3"):
+        wc.expect_tree(serial, TPB)                                                         # ...wrong algorithm
+    with pytest.raises(CheckFailed, match=r"thread 0 of block 0 read 8 values from shared memory \(s: 8\)"):
+        wc.expect_shared_reads_per_thread(serial, 4)
+    atomic = wc.simulate(block_sum_shared_atomic, 3, TPB, a, partial)
+    np.testing.assert_array_equal(partial, [a[:8].sum(), a[8:16].sum(), a[16:].sum()])
+    assert atomic.atomics == 20 and atomic.shared_arrays["s"].atomics == 20
+    with pytest.raises(CheckFailed, match="20 atomic operation"):
+        wc.expect_tree(atomic, TPB)
+
+
+def test_expect_reads_per_thread_and_launch_shape():
+    a = np.arange(20, dtype=np.float32)
+    partial = np.zeros(3, dtype=np.float32)
+    launch = wc.simulate(first_of_block_loops, 3, TPB, a, partial)
+    np.testing.assert_array_equal(partial, [a[:8].sum(), a[8:16].sum(), a[16:].sum()])
+    assert launch.array("a").max_reads_per_element == 1          # each element read once...
+    with pytest.raises(CheckFailed, match=r"thread 0 of block 0 read 8 elements of a .* at most 1 per thread"):
+        wc.expect_reads_per_thread(launch, "a", 1)                # ...but all by one thread of each block
+    wc.expect_reads_per_thread(wc.simulate(block_sum, 3, TPB, a, partial), "a", 1)
+    wc.expect_launch_shape(launch, 3, TPB, "block sums")
+    wc.expect_launch_shape(launch, (3, 1), (TPB,), "block sums")
+    with pytest.raises(CheckFailed, match=r"launched first_of_block_loops\[grid=3, block=8\]; expected grid=2, block=16"):
+        wc.expect_launch_shape(launch, 2, 16, "block sums")
+    x = np.zeros((5, 12), np.float32)
+    two_d = wc.simulate(transpose_2d, (3, 2), (4, 4), x, np.zeros((12, 5), np.float32))
+    with pytest.raises(CheckFailed, match=r"expected grid=\(2, 1\), block=\(8, 8\)"):
+        wc.expect_launch_shape(two_d, (2, 1), (8, 8), "transpose")

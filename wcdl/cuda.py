@@ -13,8 +13,11 @@ learner (and the grader) needs on top:
 * `trace()`: a context manager that runs every kernel launched inside it in
   the checking simulator (also on a machine with a GPU) and records each
   launch: grid, block, and for every array argument the global-memory reads
-  and writes per thread and per element (the way GPU-Puzzles shows counts).
-  Efficiency is graded with these counts, never with a clock.
+  and writes per thread and per element (the way GPU-Puzzles shows counts);
+  for every shared array the same counts (per thread of the grid, per element
+  summed over blocks), and the `syncthreads()` phases per block. Efficiency
+  and algorithms (a tree is log2(n) barrier-separated steps of O(1) work per
+  thread, a serial loop is not) are graded with these counts, never a clock.
 * The checking simulator runs the threads of a block one after another, up
   to each `cuda.syncthreads()`, so results are deterministic. It raises a
   `KernelError` that names the kernel line, the block and thread, the array
@@ -34,6 +37,7 @@ import contextlib
 import inspect
 import json
 import linecache
+import math
 import os
 import re
 import shutil
@@ -155,6 +159,9 @@ class Launch:
     shared: dict[str, tuple]          # shared-memory arrays: name -> shape
     barriers: int                     # syncthreads() phases per block (the most any block had)
     ndim: int = 1                     # dimensions of the launch as written (1, 2 or 3)
+    # traffic of each shared array: per thread of the grid (global thread id), per element summed over blocks
+    shared_arrays: dict[str, ArrayTraffic] = field(default_factory=dict)
+    min_barriers: int | None = None   # the fewest syncthreads() phases any block had
 
     @property
     def grid_str(self) -> str:
@@ -197,6 +204,20 @@ class Launch:
     def reads_per_thread(self) -> np.ndarray:
         return sum((a.reads_per_thread for a in self.arrays.values()), np.zeros(self.threads, np.int64))
 
+    def shared_reads_per_thread(self) -> np.ndarray:
+        """Reads of shared memory (all shared arrays) by each thread of the grid."""
+        return sum((a.reads_per_thread for a in self.shared_arrays.values()), np.zeros(self.threads, np.int64))
+
+    @property
+    def max_shared_reads_per_thread(self) -> int:
+        r = self.shared_reads_per_thread()
+        return int(r.max()) if r.size else 0
+
+    @property
+    def atomics(self) -> int:
+        """Atomic operations on global and shared arrays together."""
+        return sum(a.atomics for a in [*self.arrays.values(), *self.shared_arrays.values()])
+
     def summary(self) -> str:
         lines = [f"{self.kernel}[grid={self.grid_str}, block={self.block_str}]: "
                  f"{self.blocks} block(s) x {self.threads_per_block} thread(s) = {self.threads} threads"
@@ -209,6 +230,10 @@ class Launch:
                          f"{a.atomics:>7}  {a.max_reads_per_thread:>16}  {a.max_reads_per_element:>17}")
         if self.shared:
             lines.append("  shared memory per block: " + ", ".join(f"{k} {v}" for k, v in self.shared.items()))
+        if self.shared_arrays:
+            lines.append("  shared reads/writes: " + ", ".join(
+                f"{a.name} {a.reads}/{a.writes} (max {a.max_reads_per_thread} reads by one thread)"
+                for a in self.shared_arrays.values()))
         return "\n".join(lines)
 
 
@@ -591,8 +616,13 @@ class _Shared:
             if isinstance(shape, (int, np.integer)) and int(shape) == 0:
                 raise eng.error("dynamic shared memory (shape 0) is not supported by the course simulator; "
                                 "give the shared array a fixed size.")
-            m = re.match(r"\s*([A-Za-z_]\w*)\s*=", text)
-            name = m.group(1) if m else f"shared@line{line}"
+            name = eng.shared_names.get(key)
+            if name is None:
+                m = re.match(r"\s*([A-Za-z_]\w*)\s*=", text)
+                name = m.group(1) if m else f"shared@line{line}"
+                if name in eng.shared_names.values():
+                    name = f"{name}@line{line}"
+                eng.shared_names[key] = name
             data = np.empty(shape, dtype=_np_dtype(dtype))
             if data.dtype.kind == "f":
                 data.fill(np.nan)
@@ -735,6 +765,10 @@ class _Engine:
         self.aborting = False
         self.block_shared: dict = {}
         self.shared_shapes: dict[str, tuple] = {}
+        self.shared_names: dict[tuple, str] = {}      # (file, line) of cuda.shared.array -> array name
+        self.shared_traffic: dict[str, ArrayTraffic] = {}   # shared array name -> counts over all blocks
+        self.cur_bid = 0
+        self.min_barriers: int | None = None
 
     # -- naming things for messages
     def thread_name(self, ident: int, shared: bool = False) -> str:
@@ -777,11 +811,35 @@ class _Engine:
                 barriers = self._run_threads(kargs)
             else:
                 barriers = self._run_inline(kargs, gen_fn if mode == "generator" else None)
+        self._flush_shared()
         arrays = {name: t.traffic() for name, t in tracked.items()}
-        return Launch(self.name, self.grid, self.block, arrays, dict(self.shared_shapes), barriers, self.ndim)
+        return Launch(self.name, self.grid, self.block, arrays, dict(self.shared_shapes), barriers, self.ndim,
+                      dict(self.shared_traffic), self.min_barriers)
+
+    def _flush_shared(self) -> None:
+        """Add the shared-memory traffic of the block that just ran to the launch's totals."""
+        lo, hi = self.cur_bid * self.threads_per_block, (self.cur_bid + 1) * self.threads_per_block
+        for ta in self.block_shared.values():
+            t = ta._t
+            acc = self.shared_traffic.get(t.name)
+            if acc is None:
+                shape = t.data.shape
+                acc = self.shared_traffic[t.name] = ArrayTraffic(
+                    t.name, tuple(shape), str(t.data.dtype), *(np.zeros(self.n_threads, np.int64) for _ in range(3)),
+                    np.zeros(shape, np.int64), np.zeros(shape, np.int64))
+            acc.reads_per_thread[lo:hi] += t.reads
+            acc.writes_per_thread[lo:hi] += t.writes
+            acc.atomics_per_thread[lo:hi] += t.atomics
+            acc.reads_per_element += np.reshape(t.elem_reads, acc.reads_per_element.shape)
+            acc.writes_per_element += np.reshape(t.elem_writes, acc.writes_per_element.shape)
+        self.block_shared = {}
+
+    def _note_phases(self, phases: int) -> None:
+        self.min_barriers = phases if self.min_barriers is None else min(self.min_barriers, phases)
 
     def _start_block(self, ctxs: list, bid: int, bidx: tuple) -> None:
-        self.block_shared = {}
+        self._flush_shared()
+        self.cur_bid = bid
         for c in ctxs:
             c.blockIdx = _Dim3(*bidx)
             c.bid = bid
@@ -814,6 +872,7 @@ class _Engine:
             for bid, bidx in enumerate(_ordered(self.grid)):
                 self._start_block(ctxs, bid, bidx)
                 if gen_fn is None:
+                    self._note_phases(0)
                     for c in ctxs:
                         _current = c
                         try:
@@ -848,6 +907,7 @@ class _Engine:
                         self._check_sites({c.site for c, _ in waiting}, bidx, finished, [c.tid for c, _ in waiting])
                     pending = waiting
                 barriers = max(barriers, phases)
+                self._note_phases(phases)
         finally:
             _current = None
         return barriers
@@ -893,6 +953,7 @@ class _Engine:
                         self._check_sites(sites, bidx, finished, [th.tid for th in waiting])
                     pending = waiting
                 barriers = max(barriers, phases)
+                self._note_phases(phases)
         finally:
             _current = None
             self.job = None
@@ -1373,3 +1434,88 @@ def expect_reads_per_element(launch: Launch, name: str | int, at_most: int, why:
             f"expected at most {at_most}{(' ' + why) if why else ''}.\n"
             f"  all reads of {a.name}: {a.reads} for {a.reads_per_element.size} elements."
             + (f"\n  hint: {hint}" if hint else ""))
+
+
+def expect_launch_shape(launch: Launch, grid: Any, block: Any, what: str, hint: str | None = None) -> None:
+    """Fail unless the launch had exactly this grid and block (1 to 3 dimensions, trailing 1s ignored)."""
+    want_g, want_b = (_normalize_dims(v, w, launch.kernel) for v, w in ((grid, "grid"), (block, "block")))
+    if tuple(launch.grid) == want_g and tuple(launch.block) == want_b:
+        return
+    nd = max(launch.ndim, *(len(v) if isinstance(v, (tuple, list)) else 1 for v in (grid, block)))
+    raise CheckFailed(f"{what}: launched {launch.kernel}[grid={launch.grid_str}, block={launch.block_str}]; "
+                      f"expected grid={_dims(want_g, nd)}, block={_dims(want_b, nd)}."
+                      + (f"\n  hint: {hint}" if hint else ""))
+
+
+def expect_reads_per_thread(launch: Launch, name: str | int, at_most: int, why: str = "",
+                            hint: str | None = None) -> None:
+    """No thread read more than `at_most` elements of global array `name`."""
+    a = launch.array(name)
+    got = a.max_reads_per_thread
+    if got > at_most:
+        gid = int(np.argmax(a.reads_per_thread))
+        who = _thread_of(launch, gid)
+        raise CheckFailed(f"{launch.kernel}: {who} read {got} elements of {a.name} from global memory; "
+                          f"expected at most {at_most} per thread{(' ' + why) if why else ''}."
+                          + (f"\n  hint: {hint}" if hint else ""))
+
+
+def expect_shared_reads_per_thread(launch: Launch, at_most: int, why: str = "", hint: str | None = None) -> None:
+    """No thread read more than `at_most` values of shared memory (all shared arrays together).
+
+    The work one thread does: a tree reduction of n values costs each thread
+    O(log n) shared reads, a loop over the block's values in one thread O(n).
+    """
+    r = launch.shared_reads_per_thread()
+    got = int(r.max()) if r.size else 0
+    if got > at_most:
+        who = _thread_of(launch, int(np.argmax(r)))
+        per = ", ".join(f"{a.name}: {int(a.reads_per_thread[int(np.argmax(r))])}"
+                        for a in launch.shared_arrays.values())
+        raise CheckFailed(f"{launch.kernel}: {who} read {got} values from shared memory ({per}); "
+                          f"expected at most {at_most} per thread{(' ' + why) if why else ''}."
+                          + (f"\n  hint: {hint}" if hint else ""))
+
+
+def expect_barriers(launch: Launch, at_least: int, why: str = "", hint: str | None = None) -> None:
+    """Every block went through at least `at_least` cuda.syncthreads() phases."""
+    got = launch.min_barriers if launch.min_barriers is not None else launch.barriers
+    if got < at_least:
+        raise CheckFailed(f"{launch.kernel}: a block went through {got} cuda.syncthreads() phase(s); "
+                          f"expected at least {at_least}{(' ' + why) if why else ''}."
+                          + (f"\n  hint: {hint}" if hint else ""))
+
+
+def expect_no_atomics(launch: Launch, why: str = "", hint: str | None = None) -> None:
+    """No atomic operation on any global or shared array."""
+    used = {a.name: a.atomics for a in [*launch.arrays.values(), *launch.shared_arrays.values()] if a.atomics}
+    if used:
+        raise CheckFailed(f"{launch.kernel}: {sum(used.values())} atomic operation(s) on "
+                          f"{', '.join(used)}; expected none{(' ' + why) if why else ''}."
+                          + (f"\n  hint: {hint}" if hint else ""))
+
+
+def expect_tree(launch: Launch, n: int, *, trees: int = 1, extra_reads: int = 0, what: str = "the reduction") -> None:
+    """`trees` tree reductions over `n` values per block, as the exercises describe them.
+
+    A tree is log2(n) steps separated by cuda.syncthreads(), in which each thread
+    reads O(1) shared values: at least trees * log2(n) barrier phases per block,
+    at most trees * (2 * log2(n) + 2) + extra_reads shared reads per thread
+    (`extra_reads`: the kernel's other shared reads, e.g. a row buffer), and no
+    atomics. A loop over the n values in one thread, or atomics into one slot,
+    fail it.
+    """
+    steps = max(1, math.ceil(math.log2(n)))
+    hint = (f"{what} should halve the number of active values in each step (n, n/2, ..., 1), with "
+            "cuda.syncthreads() between steps; no thread should loop over all of them.")
+    expect_no_atomics(launch, f"in {what} (a tree needs none)", hint)
+    expect_barriers(launch, trees * steps, f"for {what} over {n} values: a tree takes log2({n}) = {steps} "
+                    "synchronised steps", hint)
+    expect_shared_reads_per_thread(launch, trees * (2 * steps + 2) + extra_reads,
+                                   f"for {what} over {n} values (a tree costs each thread O(log2 n) reads)", hint)
+
+
+def _thread_of(launch: Launch, gid: int) -> str:
+    bid, tid = divmod(gid, launch.threads_per_block)
+    return (f"thread {_fmt_idx(_unflatten(tid, launch.block), launch.block)} of block "
+            f"{_fmt_idx(_unflatten(bid, launch.grid), launch.grid)}")
