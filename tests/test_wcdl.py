@@ -254,3 +254,6 @@ def test_call_checked_fails_mutation_rng_aliasing_and_wrong_type():
     assert "expected a result of type int" in _message(checks.call_checked, lambda: 3.0, returns=int)
     # NaN inputs left alone are unchanged (bitwise comparison)
     checks.call_checked(lambda t: t.clone(), torch.tensor([float("nan"), 1.0], dtype=torch.bfloat16))
+    # 0-d tensors (a single id, a scalar loss) are fingerprinted too
+    checks.call_checked(lambda t: t + 1, torch.tensor(3))
+    assert "changed its input" in _message(checks.call_checked, lambda t: t.add_(1) * 1, torch.tensor(2.0))
