@@ -357,6 +357,7 @@ class ExerciseResult:
     score: float
     max_score: float
     message: str | None = None   # learner-safe: never hidden-test code
+    cells: dict[str, tuple[float, float]] = field(default_factory=dict)  # test cell grade id -> (score, max)
 
     @property
     def passed(self) -> bool:
@@ -390,7 +391,8 @@ class NotebookResult:
     @classmethod
     def from_dict(cls, d: dict) -> "NotebookResult":
         return cls(d["student"], d["module"], d["notebook"],
-                   [ExerciseResult(e["id"], e["score"], e["max_score"], e.get("message")) for e in d["exercises"]],
+                   [ExerciseResult(e["id"], e["score"], e["max_score"], e.get("message"),
+                                   {k: tuple(v) for k, v in e.get("cells", {}).items()}) for e in d["exercises"]],
                    d.get("problem"), list(d.get("notes", [])), list(d.get("review", [])))
 
 
@@ -497,9 +499,10 @@ def results_for(root: Path, module: str, student: str, notebook: str, source_nb)
                 cells[gid] = cell
     out = []
     for spec in exercises(source_nb):
-        score, message = 0.0, None
+        score, message, per_cell = 0.0, None, {}
         for gid in spec.test_cells:
-            got, _ = grades.get(gid, (0.0, 0.0))
+            got, most = grades.get(gid, (0.0, 0.0))
+            per_cell[gid] = (got, most)
             score += got
             cell = cells.get(gid)
             if message is None and cell is not None:
@@ -509,7 +512,7 @@ def results_for(root: Path, module: str, student: str, notebook: str, source_nb)
             message = None
         elif message is None:
             message = "no points (the test did not run)"
-        out.append(ExerciseResult(spec.id, score, spec.points, message))
+        out.append(ExerciseResult(spec.id, score, spec.points, message, per_cell))
     notes, review = [], []
     guard = root / "guard" / student / module / f"{notebook}.json"
     if guard.is_file() and not guard.is_symlink():

@@ -6,6 +6,7 @@ from __future__ import annotations
 import filecmp
 import time
 
+import nbformat
 import pytest
 
 from grader import cli, core
@@ -76,14 +77,35 @@ def test_mutants_lose_their_points(ws, run, tmp_path):
     assert not unknown, f"mutants name exercises that do not exist in {notebook}: {unknown}"
     kept = [f"{ex} ({m.why})" for m in run for ex in m.fails if got[ex][0] >= got[ex][1]]
     assert not kept, f"{notebook}: mutants did not lose points in: {kept}"
+    # hidden_only: the visible test keeps its points, the hidden test loses them
+    cells = {e.id: e.cells for e in result.exercises}
+    for m in run:
+        for ex in (m.fails if m.hidden_only else ()):
+            visible = {g: v for g, v in cells[ex].items() if not g.endswith(core.HIDDEN_SUFFIX)}
+            hidden = {g: v for g, v in cells[ex].items() if g.endswith(core.HIDDEN_SUFFIX)}
+            assert visible and hidden, f"{ex}: a hidden_only mutant needs a visible and a hidden test cell, got {cells[ex]}"
+            assert all(0 < most <= got for got, most in visible.values()), \
+                f"{notebook}: hidden_only mutant ({m.why}) fails the visible test of {ex}: {visible}"
+            assert any(got < most for got, most in hidden.values()), \
+                f"{notebook}: hidden_only mutant ({m.why}) passes the hidden test of {ex}: {hidden}"
     collateral = {ex: v for ex, v in got.items() if ex not in expected_fail and v[0] < v[1]}
     assert not collateral, (f"{notebook}: exercises lost points that no mutant in this run declares: "
                             f"{collateral}; messages: " +
                             "; ".join(f"{e.id}: {e.message}" for e in result.exercises if e.id in collateral))
 
 
-def test_every_exercise_has_a_mutant():
-    covered = {ex for m in all_mutants() for ex in m.fails}
-    missing = [(nb, ex.id) for nb, src in SOURCES.items()
-               for ex in core.exercises(__import__("nbformat").read(src, as_version=4)) if ex.id not in covered]
-    assert not missing, f"exercises no mutant breaks: {missing}"
+MIN_MUTANTS = 3
+
+
+def test_every_exercise_has_enough_mutants():
+    """At least 3 mutants per exercise, at least one of them caught by the hidden test alone."""
+    mutants = all_mutants()
+    short = []
+    for nb, src in SOURCES.items():
+        for ex in core.exercises(nbformat.read(src, as_version=4)):
+            mine = [m for m in mutants if m.notebook == nb and ex.id in m.fails]
+            hidden = [m for m in mine if m.hidden_only]
+            if len(mine) < MIN_MUTANTS or not hidden:
+                short.append(f"{ex.id} ({len(mine)} mutants, {len(hidden)} hidden_only)")
+    assert not short, (f"every exercise needs >= {MIN_MUTANTS} mutants in tests/mutants/, at least one "
+                       f"hidden_only (passes the visible test, fails the hidden one); short: " + ", ".join(short))

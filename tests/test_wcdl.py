@@ -77,6 +77,68 @@ def test_assert_no_python_loop_accepts_vectorised_and_rejects_loops():
     assert "looped: dispatched" in str(info.value) and "Python loop" in str(info.value)
 
 
+
+def _plain_python_loops():
+    """Python-level loops that dispatch a constant number of aten ops at every size."""
+    def tolist_loop(x):
+        return torch.tensor([v * 2 for v in x.tolist()])
+
+    def item_loop(x):
+        return torch.tensor([x[i].item() * 2 for i in range(len(x))])
+
+    def comprehension_over_tensor(x):
+        return torch.stack([v * 2 for v in x])
+
+    def numpy_round_trip(x):
+        a = x.numpy()
+        out = np.empty_like(a)
+        for i in range(len(a)):
+            out[i] = a[i] * 2
+        return torch.from_numpy(out)
+
+    def python_built_index(x):
+        return x[[i for i in range(len(x))]] * 2
+
+    def float_loop(x):
+        return torch.tensor([float(v) * 2 for v in x.unbind(0)])
+
+    return [tolist_loop, item_loop, comprehension_over_tensor, numpy_round_trip, python_built_index, float_loop]
+
+
+@pytest.mark.parametrize("fn", _plain_python_loops(), ids=lambda f: f.__name__)
+def test_assert_no_python_loop_sees_plain_python_loops(fn):
+    make = lambda n: (torch.arange(float(n)),)  # noqa: E731
+    assert torch.equal(fn(torch.arange(5.0)).float(), torch.arange(5.0) * 2)   # the loops are right, only slow
+    with pytest.raises(AssertionError) as info:
+        ops.assert_no_python_loop(fn, make, name=fn.__name__)
+    msg = str(info.value)
+    assert msg.startswith(fn.__name__ + ":") and "Python loop" in msg and "hint:" in msg, msg
+
+
+def test_python_value_counter_counts_what_leaves_torch():
+    x = torch.arange(6.0)
+    with ops.PythonValueCounter() as values:
+        x.tolist()
+        int(x[2])
+        list(x)
+        torch.tensor([1, 2, 3])
+    assert values.counts == {"tolist": 6, "__int__": 1, "iterating a tensor (unbind)": 6,
+                             "torch.tensor(python data)": 3}
+
+
+def test_assert_no_python_loop_accepts_honest_code_with_a_few_scalars():
+    def one_hot(ids, v=7):   # a bounds check with .item() and a shape tuple: constant, not a loop
+        if ids.numel() and (int(ids.min()) < 0 or int(ids.max()) >= v):
+            raise ValueError("out of range")
+        return (ids.unsqueeze(-1) == torch.arange(v)).float()
+
+    def pick(logits, targets):
+        rows, cols = logits.shape
+        return logits[torch.arange(rows), targets] + torch.tensor([0.0, float(cols)])[0]
+
+    ops.assert_no_python_loop(one_hot, lambda n: (torch.randint(0, 7, (n,)),))
+    ops.assert_no_python_loop(pick, lambda n: (torch.randn(n, 5), torch.randint(0, 5, (n,))))
+
 # ---------------------------------------------------------------- timing
 
 def test_bench_median_with_fake_timer():
@@ -192,3 +254,6 @@ def test_call_checked_fails_mutation_rng_aliasing_and_wrong_type():
     assert "expected a result of type int" in _message(checks.call_checked, lambda: 3.0, returns=int)
     # NaN inputs left alone are unchanged (bitwise comparison)
     checks.call_checked(lambda t: t.clone(), torch.tensor([float("nan"), 1.0], dtype=torch.bfloat16))
+    # 0-d tensors (a single id, a scalar loss) are fingerprinted too
+    checks.call_checked(lambda t: t + 1, torch.tensor(3))
+    assert "changed its input" in _message(checks.call_checked, lambda t: t.add_(1) * 1, torch.tensor(2.0))

@@ -145,7 +145,7 @@ def _fingerprint(x: Any) -> bytes:
     # bitwise, so NaNs and -0.0 count as unchanged only when they are
     if torch is not None and isinstance(x, torch.Tensor):
         t = x.detach().cpu().contiguous()
-        return repr((tuple(t.shape), str(t.dtype))).encode() + t.view(torch.uint8).numpy().tobytes() \
+        return repr((tuple(t.shape), str(t.dtype))).encode() + t.reshape(-1).view(torch.uint8).numpy().tobytes() \
             if t.numel() else repr((tuple(t.shape), str(t.dtype))).encode()
     return repr((x.shape, str(x.dtype))).encode() + np.ascontiguousarray(x).tobytes()
 

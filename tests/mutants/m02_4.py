@@ -19,11 +19,14 @@ MUTANTS = [
     M(NB, "m02_autocast_report_answer", "rel_error = (result.double() - ref).norm() / ref.norm()",
       "rel_error = (result.double() - ref).norm()",
       "m02_autocast_report", "absolute instead of relative error"),
+    M(NB, "m02_autocast_report_answer", "with torch.autocast(device_type, dtype=dtype):",
+      "with torch.autocast(device_type, dtype=torch.bfloat16):",
+      "m02_autocast_report", "dtype argument ignored, always bfloat16", hidden_only=True),
     # quantize_int8 / dequantize_int8
     M(NB, "m02_int8_quantize_answer", "scale = torch.clamp(w.abs().max() / 127.5,", "scale = torch.clamp(w.abs().max() / 127,",
       "m02_int8_quantize", "scale max|w| / 127 (not torch's 127.5)"),
     M(NB, "m02_int8_quantize_answer", "torch.round(w * (1.0 / scale))", "torch.round(w / scale)",
-      "m02_int8_quantize", "divides by scale: rounds exact halves differently from torch"),
+      "m02_int8_quantize", "divides by scale: rounds exact halves differently from torch", hidden_only=True),
     M(NB, "m02_int8_quantize_answer", "return q.float() * scale", "return q.float()",
       "m02_int8_quantize", "dequantize forgets the scale"),
     # quantize_int8_per_channel
@@ -36,5 +39,5 @@ MUTANTS = [
     M(NB, "m02_int8_per_channel_answer",
       "scales = torch.clamp(w.abs().amax(dim=1, keepdim=True) / 127.5, min=torch.finfo(torch.float32).eps)",
       "scales = w.abs().amax(dim=1, keepdim=True) / 127.5",
-      "m02_int8_per_channel", "no guard for an all-zero row (fails only the hidden zero-row case)"),
+      "m02_int8_per_channel", "no guard for an all-zero row (fails only the hidden zero-row case)", hidden_only=True),
 ]
