@@ -23,7 +23,4 @@ MUTANTS = [
       "    return float(np.sum(np.diff(recall, prepend=0.0) * precision))",
       "return float(np.mean((tp / (tp + fp))[y == 1]))",
       "m04_average_precision", "mean precision at each positive's rank (ties ignored)", hidden_only=True),
-    M(NB, "m04_average_precision_answer", 'y = np.asarray(y_true, dtype=float)',
-      'return float(average_precision_score(y_true, scores))\n    y = np.asarray(y_true, dtype=float)',
-      "m04_average_precision", "calls scikit-learn's average_precision_score", hidden_only=True),
 ]
