@@ -37,7 +37,7 @@ MUTANTS = [
       "m05_negative_elbo", "elbo: KL subtracted from the loss"),
     M(NB, "m05_negative_elbo_answer", "F.binary_cross_entropy_with_logits(x_logits, x,",
       "F.binary_cross_entropy(torch.sigmoid(x_logits), x,",
-      "m05_negative_elbo", "elbo: sigmoid then BCE (fails only the hidden saturated-logit case)"),
+      "m05_negative_elbo", "elbo: sigmoid then BCE (fails only the hidden saturated-logit case)", hidden_only=True),
     # pathwise
     M(NB, "m05_pathwise_grad_answer", "z = theta_i + sigma * eps", "z = theta_i + eps",
       "m05_pathwise_grad", "pathwise: sigma forgotten in the sample"),
@@ -66,4 +66,34 @@ MUTANTS = [
       "z = theta + sigma * eps\n    score = eps / sigma\n    return (f(z) - baseline) * score",
       "return torch.stack([(f(theta + sigma * e) - baseline) * e / sigma for e in eps])",
       "m05_score_function_grad", "score: loop over samples (op count grows)"),
+    # generated hidden cases and the contract (wcdl.checks.call_checked)
+    M(NB, "m05_reparameterize_answer", "    if eps is None:\n        eps = torch.randn_like(mu)\n",
+      "    noise = torch.randn_like(mu)\n    if eps is None:\n        eps = noise\n",
+      "m05_reparameterize", "reparameterize: draws from the global generator even when eps is given", hidden_only=True),
+    M(NB, "m05_reparameterize_answer", "std = torch.exp(0.5 * logvar)", "std = torch.sqrt(torch.exp(logvar))",
+      "m05_reparameterize", "reparameterize: sqrt(exp(logvar)) overflows and has NaN gradients", hidden_only=True),
+    M(NB, "m05_gaussian_kl_answer", "- 1.0 - logvar)", "- 1.0 - torch.log(logvar.exp()))",
+      "m05_gaussian_kl", "kl: log(exp(logvar)) is -inf once exp underflows", hidden_only=True),
+    M(NB, "m05_gaussian_kl_answer", ".sum(dim=-1)", ".sum(dim=1)",
+      "m05_gaussian_kl", "kl: summed over dim 1, right only for 2-D inputs", hidden_only=True),
+    M(NB, "m05_negative_elbo_answer", "F.binary_cross_entropy_with_logits(x_logits, x,",
+      "F.binary_cross_entropy(torch.sigmoid(x_logits).clamp(1e-6, 1 - 1e-6), x,",
+      "m05_negative_elbo", "elbo: clamped sigmoid then BCE (wrong for large logits)", hidden_only=True),
+    M(NB, "m05_pathwise_grad_answer", "theta_i = torch.full_like(eps, float(theta), requires_grad=True)",
+      "theta_i = torch.full(eps.shape, float(theta), requires_grad=True)",
+      "m05_pathwise_grad", "pathwise: theta copies always float32", hidden_only=True),
+    M(NB, "m05_pathwise_grad_answer",
+      "theta_i = torch.full_like(eps, float(theta), requires_grad=True)   # one copy of theta per sample\n"
+      "    z = theta_i + sigma * eps\n"
+      "    (g,) = torch.autograd.grad(f(z).sum(), theta_i)\n"
+      "    return g",
+      "eps.requires_grad_(True)\n"
+      "    z = theta + sigma * eps\n"
+      "    (g,) = torch.autograd.grad(f(z).sum(), eps)\n"
+      "    return g / sigma",
+      "m05_pathwise_grad", "pathwise: gradient w.r.t. the caller's eps (turns on its requires_grad)", hidden_only=True),
+    M(NB, "m05_score_function_grad_answer", "z = theta + sigma * eps\n", "eps = eps.float()\n    z = theta + sigma * eps\n",
+      "m05_score_function_grad", "score: noise cast to float32", hidden_only=True),
+    M(NB, "m05_score_function_grad_answer", "score = eps / sigma", "score = eps\n    score /= sigma",
+      "m05_score_function_grad", "score: divides the caller's eps in place"),
 ]

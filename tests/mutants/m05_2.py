@@ -26,10 +26,10 @@ MUTANTS = [
     M(NB, "m05_discounted_returns_answer", "return rewards @ D.T",
       "w = gamma ** torch.arange(T, dtype=rewards.dtype, device=rewards.device)\n"
       "    return torch.flip(torch.cumsum(torch.flip(w * rewards, [-1]), -1), [-1]) / w",
-      "m05_discounted_returns", "returns: reversed cumsum / gamma**t (fails only hidden long-episode and gamma=0 cases)"),
+      "m05_discounted_returns", "returns: reversed cumsum / gamma**t (fails only hidden long-episode and gamma=0 cases)", hidden_only=True),
     M(NB, "m05_discounted_returns_answer", "D = torch.full((T, T), gamma, dtype=rewards.dtype, device=rewards.device)",
       "D = torch.full((T, T), gamma, device=rewards.device)",
-      "m05_discounted_returns", "returns: discount matrix always float32 (fails only the hidden float64 case)"),
+      "m05_discounted_returns", "returns: discount matrix always float32 (fails only the hidden float64 case)", hidden_only=True),
     # reinforce_loss
     M(NB, "m05_reinforce_loss_answer", "advantage = (returns - values).detach()", "advantage = returns - values",
       "m05_reinforce_loss", "reinforce: advantage not detached, policy loss trains the baseline"),
@@ -62,4 +62,19 @@ MUTANTS = [
     M(NB, "m05_epsilon_greedy_answer", "greedy = F.one_hot(scores.argmax(dim=-1), A).to(scores.dtype)",
       "greedy = torch.stack([F.one_hot(row.argmax(), A) for row in scores.reshape(-1, A)]).reshape(scores.shape).to(scores.dtype)",
       "m05_epsilon_greedy", "epsilon-greedy: loop over rows (op count grows)"),
+    # generated hidden cases and the contract (wcdl.checks.call_checked)
+    M(NB, "m05_reinforce_loss_answer", "torch.log_softmax(logits, dim=-1)", "torch.log(torch.softmax(logits, dim=-1))",
+      "m05_reinforce_loss", "reinforce: log(softmax) is -inf for far-apart logits", hidden_only=True),
+    M(NB, "m05_reinforce_loss_answer", "torch.log_softmax(logits, dim=-1)", "torch.log_softmax(logits, dim=2)",
+      "m05_reinforce_loss", "reinforce: log_softmax over dim 2, right only for 3-D logits", hidden_only=True),
+    M(NB, "m05_categorical_entropy_answer", "logp.clamp(min=torch.finfo(logp.dtype).min)", "logp.clamp(min=-1e9)",
+      "m05_categorical_entropy", "entropy: clamps at -1e9, which float16 cannot hold", hidden_only=True),
+    M(NB, "m05_categorical_entropy_answer", "return -(p * logp).sum(dim=-1)", "return -(p * logp).sum(dim=1)",
+      "m05_categorical_entropy", "entropy: summed over dim 1, right only for 2-D logits", hidden_only=True),
+    M(NB, "m05_epsilon_greedy_answer", "greedy = F.one_hot(scores.argmax(dim=-1), A).to(scores.dtype)",
+      "greedy = (scores == scores.amax(dim=-1, keepdim=True)).to(scores.dtype)",
+      "m05_epsilon_greedy", "epsilon-greedy: every tied maximum gets 1 - epsilon", hidden_only=True),
+    M(NB, "m05_epsilon_greedy_answer", "F.one_hot(scores.argmax(dim=-1), A).to(scores.dtype)",
+      "F.one_hot(scores.argmax(dim=-1), A).float()",
+      "m05_epsilon_greedy", "epsilon-greedy: probabilities always float32", hidden_only=True),
 ]

@@ -28,7 +28,7 @@ MUTANTS = [
     M(NB, "m05_get_batch_answer", "torch.cat([buf[m] for m in indices], dim=1)", "torch.cat([buf[m] for m in indices], dim=0)",
       "m05_get_batch", "get_batch: concatenated along time"),
     M(NB, "m05_get_batch_answer", "full_queue.get(timeout=timeout)", "full_queue.get()",
-      "m05_get_batch", "get_batch: timeout not passed on (fails only the hidden test)"),
+      "m05_get_batch", "get_batch: timeout not passed on (fails only the hidden test)", hidden_only=True),
     # log_importance_ratios
     M(NB, "m05_log_importance_ratios_answer", "return target_logp - behaviour_logp", "return behaviour_logp - target_logp",
       "m05_log_importance_ratios", "log rho: mu over pi"),
@@ -78,4 +78,23 @@ MUTANTS = [
       "                coef = coef * discounts[s] * cs[s]\n"
       "            vs_minus_v[t] = total\n",
       "m05_vtrace", "vtrace: the O(T^2) double sum from the definition (ops grow quadratically in T)"),
+    # generated hidden cases and the contract (wcdl.checks.call_checked)
+    M(NB, "m05_get_batch_answer", "full_queue.get(timeout=timeout)", "full_queue.get(timeout)",
+      "m05_get_batch", "get_batch: timeout passed positionally (it is `block`)", hidden_only=True),
+    M(NB, "m05_get_batch_answer", "full_queue.get(timeout=timeout)", "full_queue.get(timeout=timeout or 5.0)",
+      "m05_get_batch", "get_batch: timeout=None replaced by 5 s (never waits forever)", hidden_only=True),
+    M(NB, "m05_log_importance_ratios_answer",
+      "target_logp = torch.log_softmax(target_logits, dim=-1).gather(-1, index).squeeze(-1)\n"
+      "    behaviour_logp = torch.log_softmax(behaviour_logits, dim=-1).gather(-1, index).squeeze(-1)",
+      "target_logp = torch.log(torch.softmax(target_logits, dim=-1)).gather(-1, index).squeeze(-1)\n"
+      "    behaviour_logp = torch.log(torch.softmax(behaviour_logits, dim=-1)).gather(-1, index).squeeze(-1)",
+      "m05_log_importance_ratios", "log rho: log(softmax), -inf for far-apart logits", hidden_only=True),
+    M(NB, "m05_log_importance_ratios_answer",
+      "target_logp = torch.log_softmax(target_logits, dim=-1).gather(-1, index).squeeze(-1)\n"
+      "    behaviour_logp = torch.log_softmax(behaviour_logits, dim=-1).gather(-1, index).squeeze(-1)",
+      "target_logp = torch.log_softmax(target_logits, dim=2).gather(2, index).squeeze(2)\n"
+      "    behaviour_logp = torch.log_softmax(behaviour_logits, dim=2).gather(2, index).squeeze(2)",
+      "m05_log_importance_ratios", "log rho: dim 2 hard-coded, right only for 3-D logits", hidden_only=True),
+    M(NB, "m05_vtrace_answer", "vs_minus_v = torch.empty_like(values)", "vs_minus_v = torch.zeros(values.shape)",
+      "m05_vtrace", "vtrace: float32 buffer, float64 inputs come back float32", hidden_only=True),
 ]
