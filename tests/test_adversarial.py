@@ -286,8 +286,8 @@ attempt("trace", lambda: sys.settrace(lambda *a: None))
 attempt("kill_parent", lambda: os.kill(os.getppid(), 0))
 sys.addaudithook(lambda *a: None)          # silently refused
 box = []
-sys.audit("wcdl.guard.test", 0, box)       # passes
-sys.audit("wcdl.guard.test", 1, box)       # fails
+sys.audit("wcdl.guard.test", 0, box, "tok0")       # passes
+sys.audit("wcdl.guard.test", 1, box, "tok1")       # fails
 out["test_1_failed_with"] = type(box[0]).__name__ if box else None
 sys.audit("wcdl.guard.final")
 print(json.dumps(out))
@@ -308,8 +308,9 @@ def test_the_sandbox_alone(tmp_path, landlock):
     work.mkdir()
     (secret / "solution.txt").write_text("the answer")
     key, nonce = secrets.token_bytes(32), "n0nce"
-    tests = [{"id": "t0", "source": "from wcdl.checks import assert_close\nassert_close(1.0, 1.0)\n", "hidden": False},
-             {"id": "t1", "source": "assert_close(1.0, 2.0)\n", "hidden": True}]
+    tests = [{"id": "t0", "source": "from wcdl.checks import assert_close\nassert_close(1.0, 1.0)\n", "hidden": False,
+              "token": "tok0"},
+             {"id": "t1", "source": "assert_close(1.0, 2.0)\n", "hidden": True, "token": "tok1"}]
     policy = {"key": key.hex(), "nonce": nonce, "tests": tests,
               "bindings": [["assert_close", "wcdl.checks", "assert_close"]], "snapshot_modules": ["wcdl.checks"],
               "snapshot_classes": [], "write_roots": [], "deny_roots": [str(secret), str(tmp_path / "guard")],
