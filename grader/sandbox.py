@@ -235,8 +235,19 @@ ENV_READ = ["WCDL_DATA_DIR", "HF_HUB_CACHE", "TRANSFORMERS_CACHE", "TORCH_HOME",
             "SCIKIT_LEARN_DATA", "CUDA_HOME", "CUDA_PATH", "CONDA_PREFIX"]
 
 
+def proc_roots() -> list[str]:
+    """/proc without other processes' folders (their memory, environment, open files):
+    the system-wide entries and this process's own folder (not its children's)."""
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return []
+    return [f"/proc/{e}" for e in entries if not e.isdigit() and e not in ("self", "thread-self")] + \
+        [f"/proc/{os.getpid()}"]
+
+
 def read_roots(extra: list[str]) -> list[str]:
-    roots = set(SYSTEM_ROOTS) | {_real(p) for p in HOME_READ}
+    roots = {r for r in SYSTEM_ROOTS if r != "/proc"} | set(proc_roots()) | {_real(p) for p in HOME_READ}
     roots |= {_real(os.environ[v]) for v in ENV_READ if os.environ.get(v)}
     roots |= set(python_roots()) | {_real(p) for p in extra}
     return sorted(r for r in roots if os.path.exists(r))
