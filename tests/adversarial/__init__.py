@@ -249,6 +249,166 @@ DEAF_LOOP = ("import signal, time\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\
              "while True:\n    time.sleep(0.2)\n")
 MEGABYTES = 'print(("spam " * 20 + "\\n") * 200_000)   # about 20 MB\n'
 
+# what an attacker does once they hold a frame of the guard: its namespace holds the key, the
+# record writer and the tests (tests/test_sandbox.py has the same, quicker)
+GRAB = """\
+import sys
+def _grab_from(f):
+    n = 0
+    while f is not None and n < 500:
+        g = f.f_globals
+        if g.get("__name__") == "wcdl_guard_private":
+            return g
+        f = f.f_back
+        n += 1
+def _forge(g, how):
+    print("got into the grader via", how)
+    for i, t in enumerate(g["P"]["tests"]):
+        g["_emit"](["test", g["NONCE"], str(i), t["id"], "1", "", ""])
+def _try(how, fn):
+    try:
+        g = fn()
+        if g:
+            _forge(g, how)
+    except Exception as e:
+        print("refused", how, type(e).__name__)
+"""
+
+EXCEPTION_DOORS = GRAB + """\
+class Evil(Exception):
+    def __setattr__(self, name, value):       # the guard used to clear __traceback__ with its own code paused
+        _try("__setattr__", lambda: _grab_from(sys._getframe(1)))
+        object.__setattr__(self, name, value)
+    def __str__(self):
+        _try("__str__", lambda: _grab_from(sys._getframe(1)))
+        return "evil"
+    def __del__(self):
+        _try("__del__", lambda: _grab_from(sys._getframe(1)))
+def layer_norm(x, weight, bias, eps=1e-5):
+    raise Evil("no")
+def dropout(x, p, training=True, generator=None):
+    raise Evil("no")
+"""
+
+TRACEBACK_INTO_GUARD = GRAB + """\
+import gc
+try:
+    gc.get_objects()
+except Exception as e:
+    def _walk(tb=e.__traceback__):
+        while tb is not None:
+            g = _grab_from(tb.tb_frame)
+            if g:
+                return g
+            tb = tb.tb_next
+    _try("a refusal's traceback", _walk)
+"""
+
+NESTED_TEST = GRAB + """\
+def layer_norm(x, weight, bias, eps=1e-5):
+    for i in range(4):
+        sys.audit("wcdl.guard.test", i, [])      # a test inside a test used to end the outer test's guard
+    _try("a nested test", lambda: _grab_from(sys._getframe(0)))
+    return x
+"""
+
+TESTS_CALLED_EARLY = """\
+import sys
+_box = []
+for _i in range(4):
+    sys.audit("wcdl.guard.test", _i, _box)
+print("early results:", len(_box))
+"""
+
+SHADOW_BUILTINS = """\
+import builtins as _b
+def layer_norm(x, weight, bias, eps=1e-5):
+    # right values, wrong gradients (the statistics are detached)
+    mean = x.mean(dim=-1, keepdim=True).detach()
+    var = ((x - mean) ** 2).mean(dim=-1, keepdim=True).detach()
+    return (x - mean) / (var + eps).sqrt() * weight + bias
+def zip(*a):                  # the gradient loops check nothing
+    return []
+def dropout(x, p, training=True, generator=None):
+    if not 0 <= p <= 1:
+        raise IndexError(p)
+    if not training or p == 0:
+        return x
+    keep = torch.rand(x.shape, generator=generator, device=x.device) >= p
+    return x * keep / (1 - p) if p < 1 else torch.zeros_like(x)
+ValueError = IndexError       # `except ValueError` in the tests now catches it
+def isinstance(*a):
+    return True
+def len(x):
+    return _b.len(x)
+def sum(*a, **k):
+    return _b.sum(*a, **k)
+def range(*a):
+    return _b.range(*a)
+"""
+
+PLANTED = GRAB + """
+print("a planted module ran")
+_try("a planted module", lambda: _grab_from(sys._getframe(0)))
+"""
+
+READ_AROUND = """\
+import glob, json, os, sqlite3, wcdl
+_repo = os.path.dirname(os.path.dirname(os.path.abspath(wcdl.__file__)))
+_sol = os.path.join(_repo, "solutions", "01_matmul_is_all_you_need", "m01_2_normalization_and_dropout.ipynb")
+def _use(how, text):
+    for _c in json.loads(text)["cells"]:
+        if "def layer_norm" in "".join(_c["source"]) or "def dropout" in "".join(_c["source"]):
+            exec("".join(_c["source"]), globals())
+    print("stole the solution via", how)
+def _attempt(how, fn):
+    try:
+        fn()
+    except Exception as e:
+        print("could not", how, type(e).__name__)
+def _dir_fd():
+    root = os.open("/", os.O_RDONLY)           # a folder's descriptor: the path below is relative to it
+    fd = os.open(_sol.lstrip("/"), os.O_RDONLY, dir_fd=root)
+    with os.fdopen(fd) as fh:
+        _use("dir_fd", fh.read())
+_attempt("dir_fd", _dir_fd)
+def _gradebook():
+    d = os.getcwd()
+    for _ in range(8):
+        for db in glob.glob(os.path.join(d, "gradebook.db")) or [os.path.join(d, "gradebook.db")]:
+            if os.path.exists(db):
+                return db
+        d = os.path.dirname(d)
+def _sqlite():
+    db = _gradebook()
+    con = sqlite3.connect("file:" + db + "?mode=ro", uri=True)    # a URI: not a relative path
+    rows = con.execute("select source from source_cells").fetchall()
+    for (src,) in rows:
+        if "def layer_norm" in src or "def dropout" in src:
+            exec(src, globals())
+    print("stole the solution via sqlite")
+_attempt("sqlite", _sqlite)
+def _parent_memory():
+    ppid = os.getppid()
+    with open("/proc/%d/maps" % ppid) as fh:
+        regions = [l.split() for l in fh if " rw-p " in l]
+    with open("/proc/%d/mem" % ppid, "rb", buffering=0) as mem:
+        for r in regions:
+            lo, hi = (int(x, 16) for x in r[0].split("-"))
+            if hi - lo > (256 << 20):
+                continue
+            try:
+                mem.seek(lo)
+                chunk = mem.read(hi - lo)
+            except OSError:
+                continue
+            i = chunk.find(b"torch.manual_seed(21)")       # the first line of a hidden test
+            if i >= 0:
+                print("read the parent's memory:", chunk[i:i + 400].decode("utf-8", "replace"))
+                return
+_attempt("read the parent's memory", _parent_memory)
+"""
+
 
 # ---------------------------------------------------------------- the corpus
 
@@ -260,10 +420,11 @@ class Case:
     says: str | None = None           # the learner's feedback must contain this
     cheat: bool = False               # points would come only from the attack
     notes: list[str] = field(default_factory=list)
+    files: dict[str, str] = field(default_factory=dict)     # other files submitted with the notebook
 
 
-def c(name, build, scores, says=None, cheat=False):
-    return Case(name, build, scores, says, cheat)
+def c(name, build, scores, says=None, cheat=False, files=None):
+    return Case(name, build, scores, says, cheat, files=files or {})
 
 
 CASES = [
@@ -309,6 +470,17 @@ CASES = [
     c("peek_at_hidden_tests", lambda: nb(cells=[PEEK_HIDDEN]), FULL),
     c("write_outside_submission", lambda: nb(after={DO_ANS: WRITE_OUTSIDE}), FULL, "blocked"),
     c("kill_the_grader", lambda: nb(wrong=True, after={LN_ANS: KILL_GRADER}), ZERO, "blocked", cheat=True),
+    # learner code that runs while the guard works, or starts tests itself
+    c("exception_doors_into_the_guard", lambda: nb(edit={LN_ANS: EXCEPTION_DOORS, DO_ANS: ""}), ZERO, cheat=True),
+    c("traceback_into_the_guard", lambda: nb(wrong=True, after={DO_ANS: TRACEBACK_INTO_GUARD}), ZERO, "refused",
+      cheat=True),
+    c("nested_test_call", lambda: nb(wrong=True, edit={LN_ANS: NESTED_TEST}), ZERO, "refused", cheat=True),
+    c("tests_called_early", lambda: nb(before={LN_ANS: TESTS_CALLED_EARLY}), FULL, "grader's stub"),
+    # the tests' builtins, files planted where the guard imports, reads around the sandbox
+    c("shadow_builtins", lambda: nb(edit={LN_ANS: SHADOW_BUILTINS, DO_ANS: ""}), {LN: 0, DO: 1}),
+    c("planted_module_on_the_path", lambda: nb(wrong=True), ZERO, cheat=True,
+      files={"pynvml.py": PLANTED, "torchcomms.py": PLANTED}),
+    c("read_around_the_sandbox", lambda: nb(solved=False, after={LN_ANS: READ_AROUND}), ZERO, cheat=True),
 ]
 
 
@@ -317,6 +489,8 @@ def write_corpus(folder, cases=CASES) -> None:
     for case in cases:
         (folder / case.name).mkdir(parents=True, exist_ok=True)
         (folder / case.name / f"{NB}.ipynb").write_bytes(case.build())
+        for name, text in case.files.items():
+            (folder / case.name / name).write_text(text)
 
 
 def max_points() -> dict[str, float]:
