@@ -18,21 +18,30 @@ and this module, before ipykernel starts and before any learner code runs:
    folder; no TCP connections; no signals to processes outside the sandbox.
    The OS enforces this: native code and subprocesses are confined too;
 4. installs a Python audit hook (hooks cannot be removed from Python) that
-   refuses the same file accesses where Landlock is missing, refuses new
-   audit hooks, tracing and heap walking (gc), and, while a test runs,
-   refuses handing stack frames to learner code;
+   refuses the same file accesses where Landlock is missing (an allow list:
+   the folders Landlock would let it read), refuses new audit hooks, tracing
+   and heap walking (gc), and never hands a frame of its own (or one with its
+   frames among the callers) to learner code;
 5. runs ipykernel.
 
 The hook also *runs the tests*. At grading time each test cell's code is
-replaced by a stub that asks the hook to run test number i: the hook
-restores the helper modules (wcdl.checks, numpy, torch, ...) and builtins
-from a snapshot taken before any learner code ran, runs the test's code in
-a private namespace holding the genuine helpers, and prints a record
-`wcdl-guard-record <mac> <json>` of the outcome, signed with the policy's
-key. The grader (outside the kernel) gives a test cell its points only if
-its signed record says it passed. The test code never enters the learner's
-namespace, the kernel's history or linecache, so learner code cannot read
-hidden tests either.
+replaced by a stub that asks the hook to run test number i, with a one-time
+token only that stub knows (so learner code cannot start, spend or nest a
+test): the hook restores the helper modules (wcdl.checks, numpy, torch, ...)
+and builtins from a snapshot taken before any learner code ran (its imports
+see no folder the notebook can write), runs the test's code in a private
+namespace holding the genuine helpers and the genuine builtins, and prints a
+record `wcdl-guard-record <mac> <json>` of the outcome, signed with the
+policy's key. The grader (outside the kernel) gives a test cell its points
+only if its signed record says it passed. The test code never enters the
+learner's namespace, the kernel's history or linecache, so learner code
+cannot read hidden tests either.
+
+While the hook works (outside a test's own code) no learner code runs: what
+it needs from learner objects (a failed test's error) is copied into exact
+`str`s while the test's rules still apply, and the error the cell shows is a
+fresh one of a builtin or the guard's own type. `os_sandbox_available()`
+says whether grading kernels here get Landlock.
 """
 
 from __future__ import annotations
@@ -494,6 +503,7 @@ VOLATILE_BUILTINS = frozenset(("input", "_", "__", "___", "getpass"))   # ipyker
 MODULE_DUNDERS = frozenset(("__name__", "__doc__", "__package__", "__loader__", "__spec__"))
 GUARDED_ATTRS = frozenset(("__code__", "__defaults__", "__kwdefaults__", "__globals__"))
 IMPORT_CODE = (".pyc", ".pyo", ".zip", ".egg", ".whl", ".pyz")
+NEEDS_REQUESTER = frozenset(("object.__getattr__", "sys._getframe", "compile", "code.__new__", "wcdl.guard.test"))
 INTERESTING = frozenset(("open", "sqlite3.connect", "sys.addaudithook", "object.__setattr__",
                          "object.__getattr__", "sys._getframe", "compile", "code.__new__", "os.kill",
                          "os.killpg", "wcdl.guard.setup", "wcdl.guard.test", "wcdl.guard.final")) \
@@ -521,12 +531,16 @@ def _deny(kind, text, quiet=False):
         _refuse(kind, text)
 
 
-def _requester():
-    # the frame that raised the event (the hook's caller), without sys._getframe, whose
-    # event the hook checks; PyEval_GetFrame lends its frame and ctypes takes it as given
+def _requester(up=2):
+    # the frame that raised the event (`up` frames out from here: 2 from the hook), without
+    # sys._getframe, whose event the hook checks; PyEval_GetFrame lends its frame and ctypes
+    # takes it as given
     f = PF()
     INCREF(f)
-    return f.f_back.f_back
+    while up and f is not None:
+        f = f.f_back
+        up -= 1
+    return f
 
 
 def hook(event, args):
@@ -547,10 +561,12 @@ def hook(event, args):
         if _untrusted_requester(req):
             _check(event, args, req)
         return
+    if event == "object.__getattr__" and not (len(args) > 1 and type(args[1]) is str and args[1] in FRAME_ATTRS):
+        return        # the other attributes it is raised for (f_code ...) need nothing
     BUSY.add(tid)
     try:
         if S["armed"]:
-            _check(event, args, _requester())
+            _check(event, args, _requester() if event in NEEDS_REQUESTER else None)
         elif str_eq(event, "wcdl.guard.setup"):
             _setup()
     finally:
@@ -565,10 +581,12 @@ def _check(event, args, req):
             return
         writing = (type(mode) is str and any(c in mode for c in WRITE_MODES)) or (
             mode is None and type(flags) is int and flags & WRITE_FLAGS)
-        if _inside(p, WRITE) and str_endswith(p, IMPORT_CODE) and not writing and req is not None:
+        if _inside(p, WRITE) and str_endswith(p, IMPORT_CODE) and not writing:
             # compiled code or archives the notebook wrote, loaded by the import system, could claim
             # any file name (and so the trust of a library's frames): never import them
-            rf = req.f_code.co_filename
+            if req is None:
+                req = _requester(3)
+            rf = req.f_code.co_filename if req is not None else None
             if type(rf) is str and (str_startswith(rf, "<frozen ") or _sw(rf, STDLIB)):
                 _refuse("refused", "importing code the notebook wrote (" + p + ")", quiet=True)
         if writing:
@@ -642,15 +660,16 @@ def _check(event, args, req):
         src = args[0]
         real = None
         rfn = _resolve(fn)
-        if rfn is not None and (_trusted(rfn) or _sw(rfn, STDLIB)) and type(src) in (str, bytes):
+        st = type(src)       # (never `type(x) in (...)`: that compares with the learner's metaclass)
+        if rfn is not None and (_trusted(rfn) or _sw(rfn, STDLIB)) and (st is str or st is bytes):
             try:
                 with io_open(rfn, "rb") as fh:
                     real = fh.read()
             except OSError:
                 real = None
-            if type(src) is str:
+            if st is str:
                 src = str_encode(src, "utf-8", "surrogateescape")
-        if real is None or real != src:
+        if real is None or not bytes_eq(real, src):
             _refuse("refused", "compiling code that claims to come from " + fn)
     elif event == "os.kill" or event == "os.killpg":
         pid = args[0] if args else None
@@ -1052,6 +1071,7 @@ def _private_hook(policy: dict, sandbox: str, landlocked: bool, deny: list[str],
         "str_startswith": str.startswith, "str_endswith": str.endswith, "str_eq": str.__eq__,
         "str_split": str.split, "str_rsplit": str.rsplit, "str_join": str.join, "str_encode": str.encode,
         "str_str": str.__str__, "str_isdigit": str.isdigit, "bytes_decode": bytes.decode,
+        "bytes_eq": bytes.__eq__,
         "int_repr": int.__repr__,
         "type_setattr": type.__setattr__, "type_delattr": type.__delattr__,
         "type_name": type.__dict__["__name__"].__get__,
