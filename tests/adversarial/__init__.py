@@ -35,6 +35,8 @@ LN_ANS, DO_ANS = "m01_layer_norm_answer", "m01_dropout_answer"
 TESTS = ["m01_layer_norm", "m01_layer_norm_hidden", "m01_dropout", "m01_dropout_hidden"]
 FULL = {LN: 2, DO: 2}
 ZERO = {LN: 0, DO: 0}
+OTHER_EXERCISES = ["m01_one_hot", "m01_embedding_matmul", "m01_bert_embeddings"]      # m01_1's, when a case submits it too
+OTHER_ZERO = {ex: 0 for ex in OTHER_EXERCISES}
 
 WRONG = {  # plausible-looking answers that are wrong: only a cheat could earn points with them
     LN_ANS: "def layer_norm(x, weight, bias, eps=1e-5):\n    return x * weight + bias\n",
@@ -263,8 +265,14 @@ def _grab_from(f):
         n += 1
 def _forge(g, how):
     print("got into the grader via", how)
-    for i, t in enumerate(g["P"]["tests"]):
+    for t in g["P"]["tests"]:                  # tests not compiled yet: make them empty
+        t["source"] = "pass"
+    codes = g["S"]["codes"]                     # and those compiled
+    codes[:] = [compile("pass", "<nothing>", "exec") for _ in codes]
+    for i, t in enumerate(g["P"]["tests"]):     # and sign "passed" for them all
         g["_emit"](["test", g["NONCE"], str(i), t["id"], "1", "", ""])
+    if g["S"]["user_ns"] is not None:           # the running stub finds no error to raise
+        g["S"]["user_ns"]["_wcdl_box"] = []
 def _try(how, fn):
     try:
         g = fn()
@@ -352,6 +360,20 @@ print("a planted module ran")
 _try("a planted module", lambda: _grab_from(sys._getframe(0)))
 """
 
+PLANT = f"""\
+import os
+for _name in ("pynvml.py", "torchcomms.py"):      # modules torch imports when it finds them
+    with open(os.path.join(os.getcwd(), _name), "w") as _fh:
+        _fh.write({PLANTED!r})
+"""
+
+
+def planting_notebook() -> str:
+    """m01_1, submitted with m01_2: its last cell leaves modules where the next notebook's kernel starts."""
+    book = submission(OTHER, solved=False)
+    book.cells = [c for c in book.cells if c.cell_type != "code" or _gid(c)] + [nbformat.v4.new_code_cell(PLANT)]
+    return nbformat.writes(book)
+
 READ_AROUND = """\
 import glob, json, os, sqlite3, wcdl
 _repo = os.path.dirname(os.path.dirname(os.path.abspath(wcdl.__file__)))
@@ -420,7 +442,7 @@ class Case:
     says: str | None = None           # the learner's feedback must contain this
     cheat: bool = False               # points would come only from the attack
     notes: list[str] = field(default_factory=list)
-    files: dict[str, str] = field(default_factory=dict)     # other files submitted with the notebook
+    files: dict[str, Callable[[], str]] = field(default_factory=dict)    # other files submitted with it
 
 
 def c(name, build, scores, says=None, cheat=False, files=None):
@@ -478,8 +500,8 @@ CASES = [
     c("tests_called_early", lambda: nb(before={LN_ANS: TESTS_CALLED_EARLY}), FULL, "grader's stub"),
     # the tests' builtins, files planted where the guard imports, reads around the sandbox
     c("shadow_builtins", lambda: nb(edit={LN_ANS: SHADOW_BUILTINS, DO_ANS: ""}), {LN: 0, DO: 1}),
-    c("planted_module_on_the_path", lambda: nb(wrong=True), ZERO, cheat=True,
-      files={"pynvml.py": PLANTED, "torchcomms.py": PLANTED}),
+    c("planted_module_on_the_path", lambda: nb(wrong=True), {**ZERO, **OTHER_ZERO}, cheat=True,
+      files={f"{OTHER}.ipynb": planting_notebook}),
     c("read_around_the_sandbox", lambda: nb(solved=False, after={LN_ANS: READ_AROUND}), ZERO, cheat=True),
 ]
 
@@ -489,12 +511,12 @@ def write_corpus(folder, cases=CASES) -> None:
     for case in cases:
         (folder / case.name).mkdir(parents=True, exist_ok=True)
         (folder / case.name / f"{NB}.ipynb").write_bytes(case.build())
-        for name, text in case.files.items():
-            (folder / case.name / name).write_text(text)
+        for name, build in case.files.items():
+            (folder / case.name / name).write_text(build())
 
 
 def max_points() -> dict[str, float]:
-    return {ex.id: ex.points for ex in core.exercises(nbformat.read(SOURCES[NB], as_version=4))}
+    return {ex.id: ex.points for name in (NB, OTHER) for ex in core.exercises(nbformat.read(SOURCES[name], as_version=4))}
 
 
 def describe() -> str:
