@@ -86,7 +86,11 @@ def _learner_text(out: Path, student: str, report: dict) -> str:
 def test_case(batch, case):
     report, out = batch["report"], batch["out"]
     assert report is not None, batch["proc"].stderr[-3000:]
-    [result] = [r for r in report["results"] if r["student"] == case.name]
+    results = [r for r in report["results"] if r["student"] == case.name]    # one per notebook submitted
+    assert len(results) == 1 + sum(name.endswith(".ipynb") for name in case.files), results
+    result = results[0] if len(results) == 1 else {
+        "exercises": [e for r in results for e in r["exercises"]], "score": sum(r["score"] for r in results),
+        "problem": " ".join(r.get("problem") or "" for r in results), "notes": [n for r in results for n in r["notes"]]}
     got = {e["id"]: e["score"] for e in result["exercises"]}
     top = max_points()
     assert all(got[ex] <= top[ex] for ex in got)
