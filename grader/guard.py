@@ -56,8 +56,9 @@ REPO = Path(__file__).resolve().parents[1]
 NO_GUARD_ENV = "WCDL_NO_GUARD"          # "1": grade without the guard (to compare, or to debug a notebook)
 SETUP_SOURCE = '__import__("sys").audit("wcdl.guard.setup")'
 FINAL_SOURCE = '__import__("sys").audit("wcdl.guard.final")'
+# {token}: a per-test one-time secret; only this stub may start its test, once
 STUB_SOURCE = ('_wcdl_box = []\n'
-               '__import__("sys").audit("wcdl.guard.test", {index}, _wcdl_box)\n'
+               '__import__("sys").audit("wcdl.guard.test", {index}, _wcdl_box, "{token}")\n'
                'if _wcdl_box:\n'
                '    if _wcdl_box[1]:\n'
                '        print(_wcdl_box[1], end="")\n'
@@ -351,7 +352,7 @@ class GuardCells(NbGraderPreprocessor):
                 gid = cell.metadata["nbgrader"]["grade_id"]
                 originals[gid] = cell.source
                 tests.append({"id": gid, "source": cell.source, "hidden": HIDDEN_BEGIN in cell.source,
-                              "cell": i})
+                              "cell": i, "token": secrets.token_hex(16)})
         bindings, modules = helper_bindings(source_nb, [t["source"] for t in tests])
         guard_dir = Path(tempfile.mkdtemp(prefix="wcdl-guard-"))
         ktmp = Path(tempfile.mkdtemp(prefix="wcdl-kernel-"))
@@ -378,7 +379,7 @@ class GuardCells(NbGraderPreprocessor):
             pass
         policy = {
             "key": key.hex(), "nonce": nonce,
-            "tests": [{k: t[k] for k in ("id", "source", "hidden")} for t in tests],
+            "tests": [{k: t[k] for k in ("id", "source", "hidden", "token")} for t in tests],
             "bindings": bindings, "snapshot_modules": modules, "snapshot_classes": SNAPSHOT_CLASSES,
             "write_roots": [str(ktmp)],
             # the system temp folder too: other notebooks' guard folders live there
@@ -397,7 +398,7 @@ class GuardCells(NbGraderPreprocessor):
         with os.fdopen(fd, "w") as fh:
             json.dump(policy, fh)
         for t in tests:
-            nb.cells[t["cell"]].source = STUB_SOURCE.format(index=tests.index(t))
+            nb.cells[t["cell"]].source = STUB_SOURCE.format(index=tests.index(t), token=t["token"])
         nb.cells.insert(0, new_code_cell(SETUP_SOURCE, metadata={MARK: "setup"}))
         nb.cells.append(new_code_cell(FINAL_SOURCE, metadata={MARK: "final"}))
         resources[MARK] = {"dir": str(guard_dir), "ktmp": str(ktmp), "key": key.hex(), "nonce": nonce,

@@ -18,21 +18,30 @@ and this module, before ipykernel starts and before any learner code runs:
    folder; no TCP connections; no signals to processes outside the sandbox.
    The OS enforces this: native code and subprocesses are confined too;
 4. installs a Python audit hook (hooks cannot be removed from Python) that
-   refuses the same file accesses where Landlock is missing, refuses new
-   audit hooks, tracing and heap walking (gc), and, while a test runs,
-   refuses handing stack frames to learner code;
+   refuses the same file accesses where Landlock is missing (an allow list:
+   the folders Landlock would let it read), refuses new audit hooks, tracing
+   and heap walking (gc), and never hands a frame of its own (or one with its
+   frames among the callers) to learner code;
 5. runs ipykernel.
 
 The hook also *runs the tests*. At grading time each test cell's code is
-replaced by a stub that asks the hook to run test number i: the hook
-restores the helper modules (wcdl.checks, numpy, torch, ...) and builtins
-from a snapshot taken before any learner code ran, runs the test's code in
-a private namespace holding the genuine helpers, and prints a record
-`wcdl-guard-record <mac> <json>` of the outcome, signed with the policy's
-key. The grader (outside the kernel) gives a test cell its points only if
-its signed record says it passed. The test code never enters the learner's
-namespace, the kernel's history or linecache, so learner code cannot read
-hidden tests either.
+replaced by a stub that asks the hook to run test number i, with a one-time
+token only that stub knows (so learner code cannot start, spend or nest a
+test): the hook restores the helper modules (wcdl.checks, numpy, torch, ...)
+and builtins from a snapshot taken before any learner code ran (its imports
+see no folder the notebook can write), runs the test's code in a private
+namespace holding the genuine helpers and the genuine builtins, and prints a
+record `wcdl-guard-record <mac> <json>` of the outcome, signed with the
+policy's key. The grader (outside the kernel) gives a test cell its points
+only if its signed record says it passed. The test code never enters the
+learner's namespace, the kernel's history or linecache, so learner code
+cannot read hidden tests either.
+
+While the hook works (outside a test's own code) no learner code runs: what
+it needs from learner objects (a failed test's error) is copied into exact
+`str`s while the test's rules still apply, and the error the cell shows is a
+fresh one of a builtin or the guard's own type. `os_sandbox_available()`
+says whether grading kernels here get Landlock.
 """
 
 from __future__ import annotations
@@ -136,6 +145,38 @@ def apply_landlock(read: list[str], write: list[str], files: list[str]) -> str:
     return f"Landlock ABI {abi} ({', '.join(what)}; {added} rules)"
 
 
+_PROBE: tuple[bool, str] | None = None
+
+
+def os_sandbox_available() -> tuple[bool, str]:
+    """Whether grading kernels here get the OS sandbox (Landlock), and why not.
+
+    Without it the audit hook alone enforces the rules, which native code and some
+    Python-level routes get around (README, "Threat model"): `wcdl autograde` should
+    refuse to grade then unless the instructor says so explicitly. Probes once, in a
+    child process (a container may report Landlock and still refuse to apply it).
+    """
+    global _PROBE
+    if os.environ.get("WCDL_NO_LANDLOCK", "") not in ("", "0"):
+        return False, "WCDL_NO_LANDLOCK is set"
+    if _PROBE is None:
+        abi = landlock_abi()
+        if abi < 1:
+            _PROBE = (False, "this system has no Landlock (Linux 5.13 or later with Landlock enabled is needed)")
+        else:
+            import subprocess
+
+            code = "from grader.sandbox import apply_landlock; print(apply_landlock(['/'], [], []))"
+            try:
+                proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+                ok = proc.returncode == 0
+                why = proc.stdout.strip() if ok else (proc.stderr.strip().splitlines() or ["failed"])[-1]
+            except (OSError, subprocess.SubprocessError) as e:
+                ok, why = False, str(e)
+            _PROBE = (ok, why if ok else f"Landlock could not be applied here: {why}")
+    return _PROBE
+
+
 # ---------------------------------------------------------------- paths
 
 def _real(p: str) -> str:
@@ -203,8 +244,19 @@ ENV_READ = ["WCDL_DATA_DIR", "HF_HUB_CACHE", "TRANSFORMERS_CACHE", "TORCH_HOME",
             "SCIKIT_LEARN_DATA", "CUDA_HOME", "CUDA_PATH", "CONDA_PREFIX"]
 
 
+def proc_roots() -> list[str]:
+    """/proc without other processes' folders (their memory, environment, open files):
+    the system-wide entries and this process's own folder (not its children's)."""
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return []
+    return [f"/proc/{e}" for e in entries if not e.isdigit() and e not in ("self", "thread-self")] + \
+        [f"/proc/{os.getpid()}"]
+
+
 def read_roots(extra: list[str]) -> list[str]:
-    roots = set(SYSTEM_ROOTS) | {_real(p) for p in HOME_READ}
+    roots = {r for r in SYSTEM_ROOTS if r != "/proc"} | set(proc_roots()) | {_real(p) for p in HOME_READ}
     roots |= {_real(os.environ[v]) for v in ENV_READ if os.environ.get(v)}
     roots |= set(python_roots()) | {_real(p) for p in extra}
     return sorted(r for r in roots if os.path.exists(r))
@@ -237,24 +289,60 @@ def _transparent(fn):
 
 def _untrusted_requester(frame):
     # The first frame, walking out through the standard library, decides:
-    # the hook itself and installed packages are trusted, anything else
-    # (notebook cells, test code, strings given to exec) is not.
+    # the guard itself (known by its code objects, not by a file name anyone can
+    # claim) and installed packages are trusted, anything else (notebook cells,
+    # test code, strings given to exec) is not; so is a stack that never decides.
     f = frame
     n = 0
-    while f is not None and n < 100:
-        fn = f.f_code.co_filename
+    while f is not None and n < 200:
+        code = f.f_code
+        if id(code) in GUARD_CODES:
+            return False
+        fn = code.co_filename
         if type(fn) is not str:
             return True
-        if str_eq(fn, HOOK_FILE):
-            return False
         if not _transparent(fn):
             return not _trusted(fn)
         f = f.f_back
         n += 1
-    return False
+    return True
+
+
+def _guard_below(f):
+    # is this frame, or one of its callers, the guard's? (f_back is not audited: whoever
+    # holds such a frame can walk into the guard's namespace)
+    n = 0
+    while f is not None and n < 2000:
+        if id(f.f_code) in GUARD_CODES:
+            return True
+        f = f.f_back
+        n += 1
+    return f is not None
+
+
+def _frame_for(event, args):
+    # the frame object an event hands out, or None (types checked first: nothing of the learner's is called)
+    if event == "sys._getframe":
+        fr = args[0] if args else None
+        return fr if type(fr) is FrameType else None
+    if len(args) < 2:
+        return None
+    obj, name = args[0], args[1]
+    t = type(obj)
+    if t is TracebackType and str_eq(name, "tb_frame"):
+        return TB_FRAME(obj)
+    if t is GeneratorType and str_eq(name, "gi_frame"):
+        return GI_FRAME(obj)
+    if t is CoroutineType and str_eq(name, "cr_frame"):
+        return CR_FRAME(obj)
+    if t is AsyncGenType and str_eq(name, "ag_frame"):
+        return AG_FRAME(obj)
+    return None
 
 
 def _note(kind, text):
+    if type(text) is not str:
+        text = str_str(text)        # an exact copy: a str subclass's methods are never called
     lst = S["notes"].get(kind)
     if lst is None:
         lst = S["notes"][kind] = []
@@ -303,8 +391,22 @@ def _inside(path, roots):
     return False
 
 
+def _other_process(path):
+    # /proc/<pid>/... of another process (its memory, environment, open files, cwd ...)
+    if not str_startswith(path, "/proc/"):
+        return False
+    head = str_split(path, "/")[2]
+    return str_isdigit(head) and head != int_repr(getpid())
+
+
 def _may_read(path):
-    return _inside(path, ALLOW) or not _inside(path, DENY)
+    if S["landlocked"]:
+        # the OS decides; the hook only notes what it refuses
+        return _inside(path, ALLOW) or not _inside(path, DENY)
+    # without Landlock the same allow list as the OS sandbox's
+    if _other_process(path):
+        return False
+    return _inside(path, READ) or path in READ_FILES
 
 
 def _may_write(path):
@@ -314,10 +416,64 @@ def _may_write(path):
 def _path_arg(p):
     t = type(p)
     if t is str or t is bytes:
+        if not S["landlocked"]:
+            rel = p if t is str else bytes_decode(p, "utf-8", "surrogateescape")
+            # a relative path may be relative to a dir_fd the event does not show: without an OS
+            # sandbox, one that climbs out ("..") is refused (folders can be opened only where
+            # the notebook may write, see _check)
+            if not str_startswith(rel, "/") and ".." in str_split(rel, "/"):
+                raise GuardRefused("refused by the grader: without an OS sandbox, relative paths with '..' "
+                                   "are refused (" + _safe(rel) + ")")
         return _resolve(p)
     if t is int:
         return None              # an open file descriptor: checked when it was opened
     raise GuardRefused("refused by the grader: without an OS sandbox, give file paths as str or bytes")
+
+
+def isdir(p):
+    try:
+        return (os_stat(p).st_mode & 0o170000) == 0o040000
+    except (OSError, ValueError):
+        return False
+
+
+def url_unquote(s):
+    # %XX decoding for sqlite URIs (urllib's is Python code a notebook could patch)
+    out = bytearray()
+    i = 0
+    n = len(s)
+    while i < n:
+        h = s[i + 1:i + 3]
+        if s[i] == "%" and len(h) == 2 and h[0] in HEXDIGITS and h[1] in HEXDIGITS:
+            out.append(int(h, 16))
+            i += 3
+        else:
+            out += str_encode(s[i], "utf-8", "surrogateescape")
+            i += 1
+    return bytes_decode(bytes(out), "utf-8", "surrogateescape")
+
+
+def _sqlite_paths(db):
+    # the files sqlite3.connect may open: the name as given, and, for a URI, its path
+    if type(db) is bytes:
+        db = bytes_decode(db, "utf-8", "surrogateescape")
+    if type(db) is not str:
+        return None
+    out = []
+    if db != "" and db != ":memory:":
+        out.append(db)
+    if str_startswith(db, "file:"):
+        rest = db[5:]
+        for sep in ("?", "#"):
+            rest = str_split(rest, sep, 1)[0]
+        if str_startswith(rest, "///"):
+            rest = rest[2:]
+        elif str_startswith(rest, "//"):
+            rest = "/" + str_split(rest[2:], "/", 1)[1] if "/" in rest[2:] else "/"
+        rest = url_unquote(rest)
+        if rest != "" and rest != ":memory:":
+            out.append(rest)
+    return out
 
 
 def _safe(x):
@@ -332,6 +488,7 @@ def _safe(x):
 
 
 WRITE_MODES = ("w", "a", "x", "+")
+HEXDIGITS = "0123456789abcdefABCDEF"
 FS_WRITE_EVENTS = frozenset(("os.remove", "os.rmdir", "os.rename", "os.mkdir", "os.symlink", "os.link",
                              "os.chmod", "os.chown", "os.truncate", "os.utime", "os.chflags", "os.lchflags",
                              "os.mkfifo", "os.mknod", "shutil.rmtree", "shutil.move", "shutil.copytree",
@@ -341,9 +498,12 @@ PROC_EVENTS = frozenset(("subprocess.Popen", "os.system", "os.exec", "os.posix_s
                          "os.startfile", "pty.spawn"))
 ALWAYS_REFUSE = frozenset(("gc.get_objects", "gc.get_referrers", "gc.get_referents", "sys._current_frames",
                            "sys.settrace", "sys.setprofile", "sys._current_exceptions"))
-FRAME_ATTRS = frozenset(("tb_frame", "gi_frame", "cr_frame", "ag_frame", "f_back"))
+FRAME_ATTRS = frozenset(("tb_frame", "gi_frame", "cr_frame", "ag_frame"))
 VOLATILE_BUILTINS = frozenset(("input", "_", "__", "___", "getpass"))   # ipykernel and the displayhook set these
+MODULE_DUNDERS = frozenset(("__name__", "__doc__", "__package__", "__loader__", "__spec__"))
 GUARDED_ATTRS = frozenset(("__code__", "__defaults__", "__kwdefaults__", "__globals__"))
+IMPORT_CODE = (".pyc", ".pyo", ".zip", ".egg", ".whl", ".pyz")
+NEEDS_REQUESTER = frozenset(("object.__getattr__", "sys._getframe", "compile", "code.__new__", "wcdl.guard.test"))
 INTERESTING = frozenset(("open", "sqlite3.connect", "sys.addaudithook", "object.__setattr__",
                          "object.__getattr__", "sys._getframe", "compile", "code.__new__", "os.kill",
                          "os.killpg", "wcdl.guard.setup", "wcdl.guard.test", "wcdl.guard.final")) \
@@ -354,8 +514,9 @@ class GuardRefused(PermissionError):
     pass
 
 
-def _refuse(kind, text):
-    _note(kind, text)
+def _refuse(kind, text, quiet=False):
+    if not quiet:
+        _note(kind, text)
     raise GuardRefused("refused by the grader: " + text)
 
 
@@ -370,23 +531,49 @@ def _deny(kind, text, quiet=False):
         _refuse(kind, text)
 
 
+def _requester(up=2):
+    # the frame that raised the event (`up` frames out from here: 2 from the hook), without
+    # sys._getframe, whose event the hook checks; PyEval_GetFrame lends its frame and ctypes
+    # takes it as given
+    f = PF()
+    INCREF(f)
+    while up and f is not None:
+        f = f.f_back
+        up -= 1
+    return f
+
+
 def hook(event, args):
     if type(event) is not str or event not in INTERESTING:
         return
     tid = get_ident()
     if tid in BUSY:
+        # Re-entered while the guard works: its own calls (imports while setting up, /proc
+        # reads) pass. Anything else running here (a __del__, a signal handler) is checked
+        # like any other code, and may not start or end a test.
+        if not S["armed"]:
+            return
+        if event == "object.__getattr__" and not (len(args) > 1 and type(args[1]) is str and args[1] in FRAME_ATTRS):
+            return        # (reading f_code while walking frames raises this one)
+        req = _requester()
+        if event in ALWAYS_REFUSE or str_startswith(event, "wcdl.guard.") or event == "sys.addaudithook":
+            _refuse("refused", event + " from code the grader was running")
+        if _untrusted_requester(req):
+            _check(event, args, req)
         return
+    if event == "object.__getattr__" and not (len(args) > 1 and type(args[1]) is str and args[1] in FRAME_ATTRS):
+        return        # the other attributes it is raised for (f_code ...) need nothing
     BUSY.add(tid)
     try:
         if S["armed"]:
-            _check(event, args)
+            _check(event, args, _requester() if event in NEEDS_REQUESTER else None)
         elif str_eq(event, "wcdl.guard.setup"):
             _setup()
     finally:
         BUSY.discard(tid)
 
 
-def _check(event, args):
+def _check(event, args, req):
     if event == "open":
         path, mode, flags = args
         p = _path_arg(path)
@@ -394,25 +581,43 @@ def _check(event, args):
             return
         writing = (type(mode) is str and any(c in mode for c in WRITE_MODES)) or (
             mode is None and type(flags) is int and flags & WRITE_FLAGS)
+        if _inside(p, WRITE) and str_endswith(p, IMPORT_CODE) and not writing:
+            # compiled code or archives the notebook wrote, loaded by the import system, could claim
+            # any file name (and so the trust of a library's frames): never import them
+            if req is None:
+                req = _requester(3)
+            rf = req.f_code.co_filename if req is not None else None
+            if type(rf) is str and (str_startswith(rf, "<frozen ") or _sw(rf, STDLIB)):
+                _refuse("refused", "importing code the notebook wrote (" + p + ")", quiet=True)
         if writing:
             if not _may_write(p):
                 _deny("blocked", "writing " + p)
         elif not _may_read(p):
             _deny("blocked", "reading " + p)
+        elif mode is None and not S["landlocked"] and not _inside(p, WRITE) and isdir(p):
+            # a folder's descriptor would let later calls (dir_fd=...) name files the hook cannot see
+            _refuse("blocked", "opening the folder " + p + " (dir_fd) without an OS sandbox")
     elif event == "sqlite3.connect":
-        if args and type(args[0]) in (str, bytes):
-            p = _path_arg(args[0])
+        paths = _sqlite_paths(args[0] if args else None)
+        if paths is None:
+            _refuse("refused", "sqlite3.connect with a database name that is not a str")
+        if not S["landlocked"]:
+            # ATTACH and VACUUM INTO open files from inside SQLite, where the hook cannot see them
+            _refuse("blocked", "sqlite3 without an OS sandbox")
+        for db in paths:
+            p = _resolve(db)
             if p is not None and not _may_read(p):
                 _deny("blocked", "opening the database " + p)
     elif event in FS_WRITE_EVENTS:
         for a in args[:2]:
-            if type(a) in (str, bytes):
-                p = _path_arg(a)
-                if p is not None and not _may_write(p):
-                    # libraries try to make their cache folders (matplotlib ...): not worth a note
-                    _deny("blocked", event + " on " + p, quiet=event == "os.mkdir" and not _inside(p, DENY))
+            if a is None:
+                continue
+            p = _path_arg(a)
+            if p is not None and not _may_write(p):
+                # libraries try to make their cache folders (matplotlib ...): not worth a note
+                _deny("blocked", event + " on " + p, quiet=event == "os.mkdir" and not _inside(p, DENY))
     elif event in FS_READ_EVENTS:
-        if args and type(args[0]) in (str, bytes):
+        if args and args[0] is not None:
             p = _path_arg(args[0])
             if p is not None and not _may_read(p):
                 _deny("blocked", "listing " + p)
@@ -425,32 +630,47 @@ def _check(event, args):
         name = args[1] if len(args) > 1 else None
         if type(name) is str and name in GUARDED_ATTRS and id(args[0]) in S["protected"]:
             _refuse("refused", "changing " + name + " of a grading helper")
-    elif event == "object.__getattr__":
-        name = args[1] if len(args) > 1 else None
-        if S["in_test"] and type(name) is str and name in FRAME_ATTRS and _untrusted_requester(getframe(2)):
-            _refuse("refused", "reading " + name + " while a test runs")
-    elif event == "sys._getframe":
-        if S["in_test"] and _untrusted_requester(getframe(2)):
-            _refuse("refused", "sys._getframe while a test runs")
-    elif event == "compile":
+    elif event == "object.__getattr__" or event == "sys._getframe":
+        if event == "object.__getattr__":
+            name = args[1] if len(args) > 1 else None
+            if type(name) is not str or name not in FRAME_ATTRS:
+                return
+        fr = _frame_for(event, args)
+        # a frame with the guard on its chain (a test's, a traceback through the guard's
+        # refusals, a signal handler's) is never handed to learner code
+        if fr is not None and _guard_below(fr) and _untrusted_requester(req):
+            _refuse("refused", ("sys._getframe" if event == "sys._getframe" else "reading " + args[1])
+                    + " (a frame of the grader's)")
+    elif event == "compile" or event == "code.__new__":
         fn = args[1] if len(args) > 1 else None
         if type(fn) is bytes:
             fn = bytes_decode(fn, "utf-8", "surrogateescape")
+        if type(fn) is not str:
+            return
+        if str_startswith(fn, "<frozen ") or str_startswith(fn, "<wcdl"):
+            _refuse("refused", "creating code that claims to come from " + fn)
+        if not (_trusted(fn) or _sw(fn, STDLIB)):
+            return
+        # code claiming a library's (or the standard library's) file is trusted by file name:
+        # it must be that file's code
+        if event == "code.__new__":
+            if _untrusted_requester(req):
+                _refuse("refused", "creating code that claims to come from " + fn)
+            return
         src = args[0]
-        if type(fn) is str and _trusted(fn) and type(src) in (str, bytes):
+        real = None
+        rfn = _resolve(fn)
+        st = type(src)       # (never `type(x) in (...)`: that compares with the learner's metaclass)
+        if rfn is not None and (_trusted(rfn) or _sw(rfn, STDLIB)) and (st is str or st is bytes):
             try:
-                with io_open(fn, "rb") as fh:
+                with io_open(rfn, "rb") as fh:
                     real = fh.read()
             except OSError:
                 real = None
-            if type(src) is str:
+            if st is str:
                 src = str_encode(src, "utf-8", "surrogateescape")
-            if real != src:
-                _refuse("refused", "compiling code that claims to come from " + fn)
-    elif event == "code.__new__":
-        fn = args[0] if args else None
-        if type(fn) is str and _trusted(fn) and _untrusted_requester(getframe(2)):
-            _refuse("refused", "creating code that claims to come from " + fn)
+        if real is None or not bytes_eq(real, src):
+            _refuse("refused", "compiling code that claims to come from " + fn)
     elif event == "os.kill" or event == "os.killpg":
         pid = args[0] if args else None
         what = event + "(" + _safe(pid) + ", " + _safe(args[1] if len(args) > 1 else None) + ")"
@@ -464,7 +684,7 @@ def _check(event, args):
             _refuse("blocked", "starting a program (" + what + ") without an OS sandbox")
         _note("started", "a program (" + what + "), confined by the OS sandbox")
     elif event == "wcdl.guard.test":
-        _run_test(args)
+        _run_test(args, req)
     elif event == "wcdl.guard.final":
         _final()
 
@@ -492,13 +712,34 @@ def _code_like(v):
     return callable(v) or isinstance(v, (classmethod, staticmethod, property)) or type(v) is type(sys_mod)
 
 
+def _learner_path(p):
+    # a sys.path entry the notebook's code can write into (or that names the working folder)
+    if type(p) is not str or not str_startswith(p, "/"):
+        return True
+    r = _resolve(p)
+    return r is None or _inside(r, WRITE)
+
+
 def _setup():
-    import importlib
     S["armed"] = True
-    # the notebook's folder goes last on sys.path: files learner code writes
-    # there cannot stand in for installed modules
+    S["main"] = get_ident()
+    # The guard's imports see no folder the notebook can write (its own folder, temp):
+    # a module planted there (pynvml.py, torchcomms.py ...) or a __pycache__ is never
+    # what the guard imports. The notebook's folder comes back last, for the notebook.
     cwd = getcwd()
-    sys_mod.path[:] = [p for p in sys_mod.path if p not in ("", ".", cwd)] + [cwd]
+    path = sys_mod.path
+    path[:] = [p for p in path if not _learner_path(p)]
+    cache = sys_mod.path_importer_cache
+    for k in list(cache):
+        if _learner_path(k):
+            del cache[k]
+    try:
+        _snapshot()
+    finally:
+        path[:] = [p for p in path if not _learner_path(p)] + [cwd]
+
+
+def _snapshot():
     ip = None
     try:
         from IPython import get_ipython
@@ -509,7 +750,7 @@ def _setup():
     mods = {}
     for name in ["builtins", "math"] + list(P["snapshot_modules"]):
         try:
-            mods[name] = importlib.import_module(name)
+            mods[name] = import_module(name)
         except Exception as e:
             _note("setup", "could not import " + name + ": " + type(e).__name__)
     snap = {}
@@ -532,6 +773,8 @@ def _setup():
         if isinstance(c, type):
             classes.append(c)
     S["snap"] = snap
+    # every builtin name: in a test it means the genuine builtin, whatever the notebook defined
+    S["builtin_names"] = tuple(k for k in snap["builtins"][2] if k not in MODULE_DUNDERS and k not in VOLATILE_BUILTINS)
     S["classes"] = [(c, {k: v for k, v in c.__dict__.items() if _code_like(v)}
                      if str_startswith(c.__module__, "wcdl.") else dict(c.__dict__), frozenset(c.__dict__))
                     for c in classes]
@@ -546,12 +789,11 @@ def _setup():
         elif attr in m.__dict__:
             bind[local] = m.__dict__[attr]
     S["bindings"] = bind
-    import linecache
     for t in P["tests"]:
         fn = "<wcdl-test " + t["id"] + ">"
         S["codes"].append(compile(t["source"], fn, "exec", dont_inherit=True))
         if not t["hidden"]:
-            linecache.cache[fn] = (len(t["source"]), None, t["source"].splitlines(True), fn)
+            LINECACHE[fn] = (len(t["source"]), None, t["source"].splitlines(True), fn)
 
 
 def _learners(v):
@@ -628,19 +870,60 @@ def _emit(fields):
         pass
 
 
-def _run_test(args):
-    i = args[0] if args else None
-    box = args[1] if len(args) > 1 and type(args[1]) is list else None
-    if type(i) is not int or not 0 <= i < len(P["tests"]) or i in S["ran"] or box is None:
+def _describe(err, hidden):
+    # Runs in the test's context (learner code may run: a __str__, a __repr__ ...). Returns
+    # exact str copies, so that nothing of the learner's is touched once the guard is back.
+    ename = str_str(type_name(type(err)))
+    try:
+        evalue = str_str(str(err))[:2000]
+    except BaseException:
+        evalue = "(the error message could not be shown)"
+    shown = ""
+    if not hidden and ename not in ("CheckFailed", "NotImplementedError", "KeyboardInterrupt"):
+        try:
+            tb = EXC_TRACEBACK(err)
+            tb = tb.tb_next if tb is not None else None
+            shown = str_join("", [str_str(x) for x in format_exception(type(err), err, tb)[-30:]])
+        except BaseException:
+            shown = ""
+    return ename, evalue, shown
+
+
+def _fresh_error(ename, evalue):
+    # the error the stub raises in the test cell: a new object of a builtin or the guard's own
+    # type, with the original's name and message (never the learner's object)
+    cls = ERROR_TYPES.get(ename)
+    if cls is None:
+        cls = MADE_TYPES.get(ename)
+        if cls is None:
+            cls = MADE_TYPES[ename] = type(ename, (Exception,), {"__module__": "grader"})
+    return cls(evalue)
+
+
+def _run_test(args, req):
+    tid = get_ident()
+    if S["in_test"] or tid != S["main"]:
+        _note("refused", "a test asked for while another test ran, or from another thread")
+        return
+    if len(args) != 3:
+        _note("refused", "a test asked for without the grader's stub")
+        return
+    i, box, token = args
+    if type(i) is not int or type(box) is not list or type(token) is not str or not 0 <= i < len(P["tests"]):
+        _note("refused", "a test asked for without the grader's stub")
+        return
+    t = P["tests"][i]
+    # only the grader's stub knows the test's one-time token; it runs at the top level of a cell
+    if not str_eq(token, t["token"]) or req is None or (S["user_ns"] is not None and req.f_globals is not S["user_ns"]):
+        _note("refused", "test " + int_repr(i) + " asked for by code other than the grader's stub")
+        return
+    if i in S["ran"]:
         _note("refused", "a test stub was called out of turn")
         return
     S["ran"][i] = True
-    t = P["tests"][i]
-    tid = get_ident()
-    ok, ename, evalue, shown = True, "", "", ""
-    err = None
-    # Everything below may run learner code (a value's __eq__, a helper it patched ...):
-    # it runs in the test context, where frames are not handed to learner code.
+    ok, ename, evalue, shown = False, "GraderError", "the test did not complete", ""
+    # Everything below may run learner code (a value's __eq__, a helper it patched ...): it runs
+    # in the test context, where the guard is on the stack (so frames are refused) and checks are on.
     S["in_test"] = True
     BUSY.discard(tid)
     try:
@@ -648,6 +931,10 @@ def _run_test(args):
             _restore()
             user = S["user_ns"] if S["user_ns"] is not None else {}
             ns = dict(user)
+            # builtin names mean the genuine builtins (a notebook's `def sum` or `zip = ...` does not count)
+            for k in S["builtin_names"]:
+                if k in ns:
+                    del ns[k]
             # names an earlier hidden test defined, unless a cell rebound them since (as in a plain notebook)
             for k, (v, was) in S["overlay"].items():
                 if user.get(k, MISSING) is was:
@@ -660,25 +947,14 @@ def _run_test(args):
                 if user.get(name, MISSING) is not MISSING and user.get(name) is not obj:
                     _note("rebound", name)
             exec(S["codes"][i], ns)
+            ok = True
             for name, obj in S["bindings"].items():
                 if user.get(name, MISSING) is not MISSING and user.get(name) is not obj:
                     _note("rebound", name)
         except BaseException as e:
-            err = e
-        if err is not None:
             ok = False
-            ename = type_name(type(err))
-            try:
-                evalue = str_str(str(err))[:2000]
-            except BaseException:
-                evalue = "(the error message could not be shown)"
-            if not t["hidden"] and ename not in ("CheckFailed", "NotImplementedError", "KeyboardInterrupt"):
-                try:
-                    import traceback
-                    tb = err.__traceback__.tb_next if err.__traceback__ is not None else None
-                    shown = str_join("", traceback.format_exception(type(err), err, tb)[-30:])
-                except BaseException:
-                    shown = ""
+            ename, evalue, shown = _describe(e, t["hidden"])
+        e = None
         # names a visible test (re)defines stay visible to later cells; a hidden test's stay private
         for k, v in list(ns.items()):
             if k == "__builtins__" or k in S["bindings"]:
@@ -688,19 +964,16 @@ def _run_test(args):
                     S["overlay"][k] = (v, user.get(k, MISSING))
                 else:
                     user[k] = v
-        ns = start = None
+        ns = start = v = None
     except BaseException:
         ok = False
     finally:
         BUSY.add(tid)
         S["in_test"] = False
-    _emit(["test", NONCE, int_repr(i), t["id"], "1" if ok else "0", ename, evalue])
-    if err is not None:
-        err.__traceback__ = None
-        err.__context__ = None
-        err.__cause__ = None
-        err.__suppress_context__ = True
-        box.append(err)
+    # from here on only the guard's own objects and exact str copies are touched
+    _emit(["test", NONCE, int_repr(i), t["id"], "1" if ok else "0", "" if ok else ename, "" if ok else evalue])
+    if not ok:
+        box.append(_fresh_error(ename, evalue))
         box.append(shown)
 
 
@@ -716,12 +989,38 @@ def _final():
 '''
 
 
+def _guard_codes(g: dict) -> frozenset:
+    """ids of every code object of the guard's functions (nested ones included): how the hook
+    knows its own frames (a file name can be claimed by anyone's code)."""
+    found: dict[int, object] = {}
+    todo = [v.__code__ for v in g.values() if callable(v) and getattr(getattr(v, "__code__", None), "co_filename",
+                                                                         None) == HOOK_FILE]
+    todo += [f.__code__ for c in g.values() if isinstance(c, type) for f in vars(c).values()
+             if getattr(getattr(f, "__code__", None), "co_filename", None) == HOOK_FILE]
+    while todo:
+        code = todo.pop()
+        if id(code) in found:
+            continue
+        found[id(code)] = code
+        todo += [c for c in code.co_consts if isinstance(c, type(code))]
+    g["_GUARD_CODE_OBJECTS"] = list(found.values())      # kept alive, so the ids stay theirs
+    return frozenset(found)
+
+
+HOOK_FILE = "<wcdl-guard>"
+
+
 def _private_hook(policy: dict, sandbox: str, landlocked: bool, deny: list[str], allow: list[str],
-                  write: list[str], record_fd: int):
+                  write: list[str], record_fd: int, read: list[str] | None = None,
+                  read_files: list[str] | None = None):
     """Build the hook in a namespace of its own; return the hook function."""
     import builtins
+    import importlib
     import io
+    import linecache
     import threading
+    import traceback
+    import types
 
     try:
         from _hashlib import hmac_digest
@@ -731,35 +1030,56 @@ def _private_hook(policy: dict, sandbox: str, landlocked: bool, deny: list[str],
         def hmac_digest(key, msg, digest):
             return hmac.new(key, msg, digest).digest()
 
+    # the current frame without sys._getframe (whose audit event the hook itself checks)
+    pyframe = ctypes.PYFUNCTYPE(ctypes.py_object)(("PyEval_GetFrame", ctypes.pythonapi))
     stdlib = sorted({_real(os.path.dirname(os.__file__)).rstrip("/") + "/"})
     trusted = sorted({_real(p).rstrip("/") + "/" for p in python_roots() if "site-packages" in p
                       or "dist-packages" in p} | {_real(p).rstrip("/") + "/" for p in policy.get("trusted_code", [])})
+    errors = {k: v for k, v in vars(builtins).items() if isinstance(v, type) and issubclass(v, Exception)}
+    errors["KeyboardInterrupt"] = KeyboardInterrupt
     g = {
         "__builtins__": dict(vars(builtins)),
         "__name__": "wcdl_guard_private",
-        "P": {"tests": policy.get("tests", []), "bindings": policy.get("bindings", []),
+        "P": {"tests": [dict(t, token=t.get("token", "")) for t in policy.get("tests", [])],
+              "bindings": policy.get("bindings", []),
               "snapshot_modules": policy.get("snapshot_modules", []),
               "snapshot_classes": policy.get("snapshot_classes", [])},
         "S": {"armed": False, "in_test": False, "ran": {}, "notes": {}, "overlay": {}, "user_ns": None,
               "snap": {}, "classes": [], "protected": frozenset(), "bindings": {}, "codes": [],
-              "sandbox": sandbox, "landlocked": landlocked},
+              "sandbox": sandbox, "landlocked": landlocked, "main": None, "builtin_names": ()},
         "KEY": bytes.fromhex(policy["key"]), "NONCE": policy["nonce"], "RECORD_PREFIX": RECORD_PREFIX,
         "RECORD_FD": record_fd,
         "DENY": tuple(deny), "ALLOW": tuple(allow), "WRITE": tuple(write),
-        "STDLIB": tuple(stdlib), "TRUSTED": tuple(trusted), "HOOK_FILE": "<wcdl-guard>",
-        "BUSY": set(), "MISSING": object(),
+        "READ": tuple(read if read is not None else allow), "READ_FILES": frozenset(read_files or ()),
+        "STDLIB": tuple(stdlib), "TRUSTED": tuple(trusted),
+        "BUSY": set(), "MISSING": object(), "GUARD_CODES": frozenset(),
+        "PF": pyframe, "INCREF": ctypes.PYFUNCTYPE(None, ctypes.py_object)(("Py_IncRef", ctypes.pythonapi)),
+        "FrameType": types.FrameType, "TracebackType": types.TracebackType,
+        "GeneratorType": types.GeneratorType, "CoroutineType": types.CoroutineType,
+        "AsyncGenType": types.AsyncGeneratorType,
+        "TB_FRAME": types.TracebackType.__dict__["tb_frame"].__get__,
+        "GI_FRAME": types.GeneratorType.__dict__["gi_frame"].__get__,
+        "CR_FRAME": types.CoroutineType.__dict__["cr_frame"].__get__,
+        "AG_FRAME": types.AsyncGeneratorType.__dict__["ag_frame"].__get__,
+        "EXC_TRACEBACK": BaseException.__dict__["__traceback__"].__get__,
+        "format_exception": traceback.format_exception, "import_module": importlib.import_module,
+        "LINECACHE": linecache.cache, "ERROR_TYPES": errors, "MADE_TYPES": {},
+        "os_stat": os.stat,
         "getcwd": os.getcwd, "readlink": os.readlink, "getppid": os.getppid, "getpid": os.getpid,
-        "get_ident": threading.get_ident, "getframe": sys._getframe, "io_open": io.open,
+        "get_ident": threading.get_ident, "io_open": io.open,
         "os_write": os.write, "hmac_digest": hmac_digest, "sys_mod": sys,
         "str_startswith": str.startswith, "str_endswith": str.endswith, "str_eq": str.__eq__,
         "str_split": str.split, "str_rsplit": str.rsplit, "str_join": str.join, "str_encode": str.encode,
-        "str_str": str.__str__, "bytes_decode": bytes.decode, "int_repr": int.__repr__,
+        "str_str": str.__str__, "str_isdigit": str.isdigit, "bytes_decode": bytes.decode,
+        "bytes_eq": bytes.__eq__,
+        "int_repr": int.__repr__,
         "type_setattr": type.__setattr__, "type_delattr": type.__delattr__,
         "type_name": type.__dict__["__name__"].__get__,
         "PROC": os.path.exists("/proc/self/stat"),
         "WRITE_FLAGS": os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND,
     }
-    exec(compile(_HOOK_SOURCE, "<wcdl-guard>", "exec"), g)
+    exec(compile(_HOOK_SOURCE, HOOK_FILE, "exec"), g)
+    g["GUARD_CODES"] = _guard_codes(g)
     return g["hook"]
 
 
@@ -805,17 +1125,19 @@ def _prepare() -> None:
         record_fd = os.dup(fd)       # a number learner code is less likely to guess
         os.close(fd)
         os.set_inheritable(record_fd, False)
-    sandbox, landlocked = "audit hook only", False
+    # what may be read: the same list for Landlock and for the audit hook without it
+    read = split_roots(read_roots(policy.get("read_roots", [])), deny + [p for p in SYSTEM_SECRETS
+                                                                         if os.path.lexists(p)])
+    read += [r for r in allow if os.path.isdir(r)]
+    files = [f for f in policy.get("read_files", []) if os.path.exists(f)]
+    sandbox, landlocked = "audit hook only (no OS sandbox: the grader was told not to use Landlock)", False
     if policy.get("landlock", True):
-        roots = split_roots(read_roots(policy.get("read_roots", [])), deny + [p for p in SYSTEM_SECRETS
-                                                                              if os.path.lexists(p)])
-        files = [f for f in policy.get("read_files", []) if os.path.exists(f)]
         try:
-            sandbox = apply_landlock(roots + [r for r in allow if os.path.isdir(r)], write, files)
+            sandbox = apply_landlock(read, write, files)
             landlocked = True
         except OSError as e:
-            sandbox = f"audit hook only (Landlock unavailable: {e})"
-    hook = _private_hook(policy, sandbox, landlocked, deny, allow, write, record_fd)
+            sandbox = f"audit hook only (no OS sandbox: {e})"
+    hook = _private_hook(policy, sandbox, landlocked, deny, allow, write, record_fd, read, files)
     sys.addaudithook(hook)
     del hook, policy
 

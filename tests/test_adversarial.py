@@ -97,7 +97,11 @@ def _learner_text(out: Path, student: str, report: dict) -> str:
 def test_case(batch, case):
     report, out = batch["report"], batch["out"]
     assert report is not None, batch["proc"].stderr[-3000:]
-    [result] = [r for r in report["results"] if r["student"] == case.name and r["notebook"] == NB]
+    results = [r for r in report["results"] if r["student"] == case.name]    # one per notebook submitted
+    assert len(results) == 1 + len(case.extra), results
+    result = results[0] if len(results) == 1 else {
+        "exercises": [e for r in results for e in r["exercises"]], "score": sum(r["score"] for r in results),
+        "problem": " ".join(r.get("problem") or "" for r in results), "notes": [n for r in results for n in r["notes"]]}
     got = {e["id"]: e["score"] for e in result["exercises"]}
     top = max_points()
     assert all(got[ex] <= top[ex] for ex in got)
@@ -356,7 +360,8 @@ def _run(cases, env_var, tmp_path):
     return out, report, {s: rs[NB] for s, rs in by_student.items()}     # the m01_2 result of each
 
 
-NO_LANDLOCK = ["steal_solution_files", "steal_with_subprocess", "write_outside_submission", "kill_the_grader"]
+NO_LANDLOCK = ["steal_solution_files", "steal_with_subprocess", "write_outside_submission", "kill_the_grader",
+               "read_around_the_sandbox"]
 
 
 def test_without_landlock_the_audit_hook_holds_the_line(tmp_path):
@@ -376,7 +381,7 @@ def test_without_landlock_the_audit_hook_holds_the_line(tmp_path):
 
 
 UNGUARDED = ["redefine_helpers", "patch_numpy_torch_testing", "input_transformer_skips_tests",
-             "plant_module_for_next_notebook"]
+             "plant_module_for_next_notebook", "shadow_builtins"]
 
 
 def test_the_cheats_are_real(tmp_path):
@@ -438,8 +443,8 @@ attempt("trace", lambda: sys.settrace(lambda *a: None))
 attempt("kill_parent", lambda: os.kill(os.getppid(), 0))
 sys.addaudithook(lambda *a: None)          # silently refused
 box = []
-sys.audit("wcdl.guard.test", 0, box)       # passes
-sys.audit("wcdl.guard.test", 1, box)       # fails
+sys.audit("wcdl.guard.test", 0, box, "tok0")       # passes
+sys.audit("wcdl.guard.test", 1, box, "tok1")       # fails
 out["test_1_failed_with"] = type(box[0]).__name__ if box else None
 sys.audit("wcdl.guard.final")
 print(json.dumps(out))
@@ -460,8 +465,9 @@ def test_the_sandbox_alone(tmp_path, landlock):
     work.mkdir()
     (secret / "solution.txt").write_text("the answer")
     key, nonce = secrets.token_bytes(32), "n0nce"
-    tests = [{"id": "t0", "source": "from wcdl.checks import assert_close\nassert_close(1.0, 1.0)\n", "hidden": False},
-             {"id": "t1", "source": "assert_close(1.0, 2.0)\n", "hidden": True}]
+    tests = [{"id": "t0", "source": "from wcdl.checks import assert_close\nassert_close(1.0, 1.0)\n", "hidden": False,
+              "token": "tok0"},
+             {"id": "t1", "source": "assert_close(1.0, 2.0)\n", "hidden": True, "token": "tok1"}]
     policy = {"key": key.hex(), "nonce": nonce, "tests": tests,
               "bindings": [["assert_close", "wcdl.checks", "assert_close"]], "snapshot_modules": ["wcdl.checks"],
               "snapshot_classes": [], "write_roots": [], "deny_roots": [str(secret), str(tmp_path / "guard")],

@@ -35,6 +35,8 @@ LN_ANS, DO_ANS = "m01_layer_norm_answer", "m01_dropout_answer"
 TESTS = ["m01_layer_norm", "m01_layer_norm_hidden", "m01_dropout", "m01_dropout_hidden"]
 FULL = {LN: 2, DO: 2}
 ZERO = {LN: 0, DO: 0}
+OTHER_EXERCISES = ["m01_one_hot", "m01_embedding_matmul", "m01_bert_embeddings"]      # m01_1's, when a case submits it too
+OTHER_ZERO = {ex: 0 for ex in OTHER_EXERCISES}
 
 WRONG = {  # plausible-looking answers that are wrong: only a cheat could earn points with them
     LN_ANS: "def layer_norm(x, weight, bias, eps=1e-5):\n    return x * weight + bias\n",
@@ -332,6 +334,186 @@ raise ValueError('<img src=w onerror=alert("{XSS}")>')
 XSS_MARKDOWN = (f'My notes <script>alert("{XSS}")</script> <img src=v onerror=alert("{XSS}")> '
                 f'[x](javascript:alert("{XSS}"))')
 
+# what an attacker does once they hold a frame of the guard: its namespace holds the key, the
+# record writer and the tests (tests/test_sandbox.py has the same, quicker)
+GRAB = """\
+import sys
+def _grab_from(f):
+    n = 0
+    while f is not None and n < 500:
+        g = f.f_globals
+        if g.get("__name__") == "wcdl_guard_private":
+            return g
+        f = f.f_back
+        n += 1
+def _forge(g, how):
+    print("got into the grader via", how)
+    for t in g["P"]["tests"]:                  # tests not compiled yet: make them empty
+        t["source"] = "pass"
+    codes = g["S"]["codes"]                     # and those compiled
+    codes[:] = [compile("pass", "<nothing>", "exec") for _ in codes]
+    for i, t in enumerate(g["P"]["tests"]):     # and sign "passed" for them all
+        g["_emit"](["test", g["NONCE"], str(i), t["id"], "1", "", ""])
+    if g["S"]["user_ns"] is not None:           # the running stub finds no error to raise
+        g["S"]["user_ns"]["_wcdl_box"] = []
+def _try(how, fn):
+    try:
+        g = fn()
+        if g:
+            _forge(g, how)
+    except Exception as e:
+        print("refused", how, type(e).__name__)
+"""
+
+EXCEPTION_DOORS = GRAB + """\
+class Evil(Exception):
+    def __setattr__(self, name, value):       # the guard used to clear __traceback__ with its own code paused
+        _try("__setattr__", lambda: _grab_from(sys._getframe(1)))
+        object.__setattr__(self, name, value)
+    def __str__(self):
+        _try("__str__", lambda: _grab_from(sys._getframe(1)))
+        return "evil"
+    def __del__(self):
+        _try("__del__", lambda: _grab_from(sys._getframe(1)))
+def layer_norm(x, weight, bias, eps=1e-5):
+    raise Evil("no")
+def dropout(x, p, training=True, generator=None):
+    raise Evil("no")
+"""
+
+TRACEBACK_INTO_GUARD = GRAB + """\
+import gc
+try:
+    gc.get_objects()
+except Exception as e:
+    def _walk(tb=e.__traceback__):
+        while tb is not None:
+            g = _grab_from(tb.tb_frame)
+            if g:
+                return g
+            tb = tb.tb_next
+    _try("a refusal's traceback", _walk)
+"""
+
+NESTED_TEST = GRAB + """\
+def layer_norm(x, weight, bias, eps=1e-5):
+    for i in range(4):
+        sys.audit("wcdl.guard.test", i, [])      # a test inside a test used to end the outer test's guard
+    _try("a nested test", lambda: _grab_from(sys._getframe(0)))
+    return x
+"""
+
+TESTS_CALLED_EARLY = """\
+import sys
+_box = []
+for _i in range(4):
+    sys.audit("wcdl.guard.test", _i, _box)
+print("early results:", len(_box))
+"""
+
+SHADOW_BUILTINS = """\
+import builtins as _b
+def layer_norm(x, weight, bias, eps=1e-5):
+    # right values, wrong gradients (the statistics are detached)
+    mean = x.mean(dim=-1, keepdim=True).detach()
+    var = ((x - mean) ** 2).mean(dim=-1, keepdim=True).detach()
+    return (x - mean) / (var + eps).sqrt() * weight + bias
+def zip(*a):                  # the gradient loops check nothing
+    return []
+def dropout(x, p, training=True, generator=None):
+    if not 0 <= p <= 1:
+        raise IndexError(p)
+    if not training or p == 0:
+        return x
+    keep = torch.rand(x.shape, generator=generator, device=x.device) >= p
+    return x * keep / (1 - p) if p < 1 else torch.zeros_like(x)
+ValueError = IndexError       # `except ValueError` in the tests now catches it
+def isinstance(*a):
+    return True
+def len(x):
+    return _b.len(x)
+def sum(*a, **k):
+    return _b.sum(*a, **k)
+def range(*a):
+    return _b.range(*a)
+"""
+
+PLANTED_GRAB = GRAB + """
+print("a planted module ran")
+_try("a planted module", lambda: _grab_from(sys._getframe(0)))
+"""
+
+PLANT_GRAB = f"""\
+import os
+for _name in ("pynvml.py", "torchcomms.py"):      # modules torch imports when it finds them
+    with open(os.path.join(os.getcwd(), _name), "w") as _fh:
+        _fh.write({PLANTED_GRAB!r})
+"""
+
+
+def grabbing_notebook() -> bytes:
+    """m01_1, submitted with m01_2: its last cell leaves modules where the next notebook's kernel starts."""
+    book = submission(OTHER, solved=False)
+    book.cells = [c for c in book.cells if c.cell_type != "code" or _gid(c)] + [nbformat.v4.new_code_cell(PLANT_GRAB)]
+    return nbformat.writes(book).encode()
+
+READ_AROUND = """\
+import glob, json, os, sqlite3, wcdl
+_repo = os.path.dirname(os.path.dirname(os.path.abspath(wcdl.__file__)))
+_sol = os.path.join(_repo, "solutions", "01_matmul_is_all_you_need", "m01_2_normalization_and_dropout.ipynb")
+def _use(how, text):
+    for _c in json.loads(text)["cells"]:
+        if "def layer_norm" in "".join(_c["source"]) or "def dropout" in "".join(_c["source"]):
+            exec("".join(_c["source"]), globals())
+    print("stole the solution via", how)
+def _attempt(how, fn):
+    try:
+        fn()
+    except Exception as e:
+        print("could not", how, type(e).__name__)
+def _dir_fd():
+    root = os.open("/", os.O_RDONLY)           # a folder's descriptor: the path below is relative to it
+    fd = os.open(_sol.lstrip("/"), os.O_RDONLY, dir_fd=root)
+    with os.fdopen(fd) as fh:
+        _use("dir_fd", fh.read())
+_attempt("dir_fd", _dir_fd)
+def _gradebook():
+    d = os.getcwd()
+    for _ in range(8):
+        for db in glob.glob(os.path.join(d, "gradebook.db")) or [os.path.join(d, "gradebook.db")]:
+            if os.path.exists(db):
+                return db
+        d = os.path.dirname(d)
+def _sqlite():
+    db = _gradebook()
+    con = sqlite3.connect("file:" + db + "?mode=ro", uri=True)    # a URI: not a relative path
+    rows = con.execute("select source from source_cells").fetchall()
+    for (src,) in rows:
+        if "def layer_norm" in src or "def dropout" in src:
+            exec(src, globals())
+    print("stole the solution via sqlite")
+_attempt("sqlite", _sqlite)
+def _parent_memory():
+    ppid = os.getppid()
+    with open("/proc/%d/maps" % ppid) as fh:
+        regions = [l.split() for l in fh if " rw-p " in l]
+    with open("/proc/%d/mem" % ppid, "rb", buffering=0) as mem:
+        for r in regions:
+            lo, hi = (int(x, 16) for x in r[0].split("-"))
+            if hi - lo > (256 << 20):
+                continue
+            try:
+                mem.seek(lo)
+                chunk = mem.read(hi - lo)
+            except OSError:
+                continue
+            i = chunk.find(b"torch.manual_" + b"seed(21)")       # the first line of a hidden test
+            if i >= 0:
+                print("read the parent's memory:", chunk[i:i + 400].decode("utf-8", "replace"))
+                return
+_attempt("read the parent's memory", _parent_memory)
+"""
+
 
 # ---------------------------------------------------------------- the corpus
 
@@ -395,7 +577,7 @@ CASES = [
     c("write_outside_submission", lambda: nb(after={DO_ANS: WRITE_OUTSIDE}), FULL, "blocked"),
     c("kill_the_grader", lambda: nb(wrong=True, after={LN_ANS: KILL_GRADER}), ZERO, "blocked", cheat=True),
     # one notebook's files reach the next notebook's kernel (m01_1 is graded before m01_2)
-    c("plant_module_for_next_notebook", lambda: nb(wrong=True), ZERO, cheat=True,
+    c("plant_module_for_next_notebook", lambda: nb(wrong=True), {**ZERO, **OTHER_ZERO}, cheat=True,
       extra={OTHER: planting_notebook}),
     # links the kernel makes, for the grader to follow: the graded notebook written into the
     # gradebook; solutions/, the gradebook, a classmate copied into the feedback
@@ -410,6 +592,17 @@ CASES = [
     c("copied_answer_cell", lambda: nb(copy_answer=(LN_ANS, "def layer_norm(x, weight, bias, eps=1e-5):\n"
                                                             "    raise NotImplementedError  # first try\n")),
       FULL, "appears 2 times"),
+    # learner code that runs while the guard works, or starts tests itself
+    c("exception_doors_into_the_guard", lambda: nb(edit={LN_ANS: EXCEPTION_DOORS, DO_ANS: ""}), ZERO, cheat=True),
+    c("traceback_into_the_guard", lambda: nb(wrong=True, after={DO_ANS: TRACEBACK_INTO_GUARD}), ZERO, "refused",
+      cheat=True),
+    c("nested_test_call", lambda: nb(wrong=True, edit={LN_ANS: NESTED_TEST}), ZERO, "refused", cheat=True),
+    c("tests_called_early", lambda: nb(before={LN_ANS: TESTS_CALLED_EARLY}), FULL, "grader's stub"),
+    # the tests' builtins, files planted where the guard imports, reads around the sandbox
+    c("shadow_builtins", lambda: nb(edit={LN_ANS: SHADOW_BUILTINS, DO_ANS: ""}), {LN: 0, DO: 1}),
+    c("planted_module_on_the_path", lambda: nb(wrong=True), {**ZERO, **OTHER_ZERO}, cheat=True,
+      extra={OTHER: grabbing_notebook}),
+    c("read_around_the_sandbox", lambda: nb(solved=False, after={LN_ANS: READ_AROUND}), ZERO, cheat=True),
 ]
 
 # Submission folders that attack the grader by their layout rather than their code:
@@ -464,7 +657,7 @@ def write_corpus(folder, cases=CASES) -> None:
 
 
 def max_points() -> dict[str, float]:
-    return {ex.id: ex.points for ex in core.exercises(nbformat.read(SOURCES[NB], as_version=4))}
+    return {ex.id: ex.points for name in (NB, OTHER) for ex in core.exercises(nbformat.read(SOURCES[name], as_version=4))}
 
 
 def describe() -> str:
