@@ -16,6 +16,7 @@ import shutil
 import signal
 import sys
 import tempfile
+import threading
 import time
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
@@ -107,10 +108,49 @@ def format_table(results: list[core.NotebookResult]) -> str:
     return "\n".join(lines)
 
 
-def check(paths: list[Path], student: str = "learner", workers: int = 2) -> list[core.NotebookResult]:
+class _Progress:
+    """Show, as they come, the lines the grader writes while it runs the notebooks (one per test cell)."""
+
+    def __init__(self, show: bool):
+        self.show, self.stop, self.thread = show, threading.Event(), None
+
+    def __enter__(self):
+        if self.show:
+            from grader.guard import PROGRESS_ENV
+
+            fd, self.path = tempfile.mkstemp(prefix="wcdl-progress-", suffix=".txt")
+            os.close(fd)
+            self.env = PROGRESS_ENV
+            os.environ[PROGRESS_ENV] = self.path
+            self.thread = threading.Thread(target=self._follow, daemon=True)
+            self.thread.start()
+        return self
+
+    def _follow(self):
+        with open(self.path) as fh:
+            while True:
+                line = fh.readline()
+                if line:
+                    _log("  " + line.rstrip("\n"))
+                elif self.stop.wait(0.2):
+                    for rest in fh:
+                        _log("  " + rest.rstrip("\n"))
+                    return
+
+    def __exit__(self, *exc):
+        if self.thread is not None:
+            self.stop.set()
+            self.thread.join()
+            os.environ.pop(self.env, None)
+            os.unlink(self.path)
+
+
+def check(paths: list[Path], student: str = "learner", workers: int = 2,
+          progress: bool = False) -> list[core.NotebookResult]:
     """Grade a learner's notebooks with nbgrader in throwaway workspaces.
 
-    Modules are graded in parallel (`workers`), each in its own workspace.
+    Modules are graded in parallel (`workers`), each in its own workspace;
+    `progress` prints a line per test cell as it finishes.
     """
     sources = core.source_notebooks()
     by_module: dict[str, dict[str, Path]] = defaultdict(dict)
@@ -131,11 +171,13 @@ def check(paths: list[Path], student: str = "learner", workers: int = 2) -> list
         _log("warning: " + problem)
 
     def grade_module(module: str) -> list[core.NotebookResult]:
+        if progress:
+            _log(f"{module}: running {', '.join(by_module[module])} ...")
         with tempfile.TemporaryDirectory(prefix="wcdl-check-") as tmp:
             ws = core.generated_workspace(Path(tmp), module)
             return core.grade_submission_dir(ws, module, student, by_module[module], sources)
 
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+    with _Progress(progress), ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         for rs in pool.map(grade_module, sorted(by_module)):
             results += rs
     return results
@@ -161,7 +203,7 @@ def cmd_check(args) -> int:
         _log("no notebooks found in " + " ".join(args.paths or [str(core.COURSE)]))
         return 2
     _log(f"grading {len(files)} notebook(s) with nbgrader ...")
-    results = check(files, workers=args.workers)
+    results = check(files, workers=args.workers, progress=not args.quiet)
     if args.json:
         print(json.dumps([r.to_dict() for r in results], indent=2))
     else:
@@ -400,6 +442,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("paths", nargs="*", help="notebooks or folders (default: course/)")
     p.add_argument("--json", action="store_true", help="print the results as JSON")
     p.add_argument("--workers", type=int, default=2, help="modules graded at once (default: 2)")
+    p.add_argument("--quiet", action="store_true", help="no progress lines while grading")
     p.set_defaults(func=cmd_check)
 
     p = sub.add_parser("autograde", help="grade a folder of submissions (instructors)",

@@ -362,20 +362,34 @@ def _first_error(cell) -> tuple[str, str] | None:
 
 
 def _first_setup_error(nb) -> str | None:
-    """The first error in a cell that is not a test: later failures (NameErrors) often follow from it."""
+    """The real cause of later failures: the first error in a cell that is not a test.
+
+    Later failures (NameErrors, KeyErrors) usually follow from it. When an
+    exercise above that cell was not attempted, the exercise is the cause
+    (the cell ran without what the exercise defines), not the cell itself.
+    """
+    unattempted = None
     for cell in nb.cells:
         meta = cell.get("metadata", {}).get("nbgrader", {})
-        if cell.cell_type != "code" or meta.get("grade"):
+        if cell.cell_type != "code" or (meta.get("grade") and not meta.get("solution")):
             continue
         error = _first_error(cell)
-        if error and error[0] != "NotImplementedError":
-            lines = error[1].splitlines() or [""]
-            first_line = next((ln.strip() for ln in cell.source.splitlines() if ln.strip()
-                               and not ln.lstrip().startswith("#")), "")
-            where = (f"your answer cell {meta['grade_id']}" if meta.get("grade_id")
-                     else f"the cell starting `{first_line[:60]}`")
-            return (f"{where} raised {error[0]}: {lines[0]}" + "".join("\n  " + ln for ln in lines[1:6]) +
-                    "\n  (the cells after it ran without what it should have defined)")
+        if error is None or error[0] in ("CellTimeoutError", "KeyboardInterrupt", "KernelDied", "DeadKernelError"):
+            continue     # the grader's notes already name cells stopped at the time limit, or a dead kernel
+        if error[0] == "NotImplementedError":
+            unattempted = unattempted or exercise_of(meta.get("grade_id", "")).removesuffix("_answer") or "?"
+            continue
+        lines = error[1].splitlines() or [""]
+        first_line = next((ln.strip() for ln in cell.source.splitlines() if ln.strip()
+                           and not ln.lstrip().startswith("#")), "")
+        where = (f"your answer cell {meta['grade_id']}" if meta.get("grade_id")
+                 else f"the cell starting `{first_line[:60]}`")
+        if unattempted:
+            return (f"exercise {unattempted} is not attempted yet, so later cells that need what it defines "
+                    f"failed too (first: {where} raised {error[0]}: {lines[0][:100]}); they will run once it "
+                    "is done")
+        return (f"{where} raised {error[0]}: {lines[0]}" + "".join("\n  " + ln for ln in lines[1:6]) +
+                "\n  (this is the cause: the cells after it ran without what it should have defined)")
     return None
 
 
@@ -390,8 +404,9 @@ def learner_message(error: tuple[str, str] | None, hidden: bool, hidden_text: se
     ename, evalue = error
     if ename == "NotImplementedError":
         return "not attempted yet"
-    if ename == "CellTimeoutError":
-        return "stopped: the cell ran past the time limit (an endless loop, or far too slow?)"
+    if ename == "CellTimeoutError":   # the grader's own message names the limit
+        return redact("stopped: " + ((evalue.splitlines() or [""])[0] or "the cell ran past the time limit"),
+                      hidden_text)
     if ename in ("DeadKernelError", "KernelDied"):
         return ("the Python kernel died before this test could finish (a crash, os._exit, or a cell that "
                 "never answered?); see the grader notes")
