@@ -146,11 +146,12 @@ class _Progress:
 
 
 def check(paths: list[Path], student: str = "learner", workers: int = 2,
-          progress: bool = False) -> list[core.NotebookResult]:
+          progress: bool = False, cell_timeout: float | None = None) -> list[core.NotebookResult]:
     """Grade a learner's notebooks with nbgrader in throwaway workspaces.
 
     Modules are graded in parallel (`workers`), each in its own workspace;
-    `progress` prints a line per test cell as it finishes.
+    `progress` prints a line per test cell as it finishes; `cell_timeout`
+    replaces the course's limit for one cell (seconds).
     """
     sources = core.source_notebooks()
     by_module: dict[str, dict[str, Path]] = defaultdict(dict)
@@ -175,6 +176,9 @@ def check(paths: list[Path], student: str = "learner", workers: int = 2,
             _log(f"{module}: running {', '.join(by_module[module])} ...")
         with tempfile.TemporaryDirectory(prefix="wcdl-check-") as tmp:
             ws = core.generated_workspace(Path(tmp), module)
+            if cell_timeout:
+                with (ws / "nbgrader_config.py").open("a") as fh:
+                    fh.write(f"c.Execute.timeout = {int(cell_timeout)}  # noqa: F821\n")
             return core.grade_submission_dir(ws, module, student, by_module[module], sources)
 
     with _Progress(progress), ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
@@ -203,7 +207,7 @@ def cmd_check(args) -> int:
         _log("no notebooks found in " + " ".join(args.paths or [str(core.COURSE)]))
         return 2
     _log(f"grading {len(files)} notebook(s) with nbgrader ...")
-    results = check(files, workers=args.workers, progress=not args.quiet)
+    results = check(files, workers=args.workers, progress=not args.quiet, cell_timeout=args.cell_timeout)
     if args.json:
         print(json.dumps([r.to_dict() for r in results], indent=2))
     else:
@@ -443,6 +447,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--json", action="store_true", help="print the results as JSON")
     p.add_argument("--workers", type=int, default=2, help="modules graded at once (default: 2)")
     p.add_argument("--quiet", action="store_true", help="no progress lines while grading")
+    p.add_argument("--cell-timeout", type=float, default=None,
+                   help="seconds allowed for one cell (default: the course config's, 60)")
     p.set_defaults(func=cmd_check)
 
     p = sub.add_parser("autograde", help="grade a folder of submissions (instructors)",

@@ -365,29 +365,32 @@ def _first_setup_error(nb) -> str | None:
     """The real cause of later failures: the first error in a cell that is not a test.
 
     Later failures (NameErrors, KeyErrors) usually follow from it. When an
-    exercise above that cell was not attempted, the exercise is the cause
-    (the cell ran without what the exercise defines), not the cell itself.
+    exercise above that cell was not attempted, or a cell above it was
+    stopped at the time limit, that is the cause, and the note says so.
     """
-    unattempted = None
+    earlier = None
     for cell in nb.cells:
         meta = cell.get("metadata", {}).get("nbgrader", {})
         if cell.cell_type != "code" or (meta.get("grade") and not meta.get("solution")):
             continue
         error = _first_error(cell)
-        if error is None or error[0] in ("CellTimeoutError", "KeyboardInterrupt", "KernelDied", "DeadKernelError"):
-            continue     # the grader's notes already name cells stopped at the time limit, or a dead kernel
-        if error[0] == "NotImplementedError":
-            unattempted = unattempted or exercise_of(meta.get("grade_id", "")).removesuffix("_answer") or "?"
+        if error is None:
             continue
-        lines = error[1].splitlines() or [""]
         first_line = next((ln.strip() for ln in cell.source.splitlines() if ln.strip()
                            and not ln.lstrip().startswith("#")), "")
         where = (f"your answer cell {meta['grade_id']}" if meta.get("grade_id")
                  else f"the cell starting `{first_line[:60]}`")
-        if unattempted:
-            return (f"exercise {unattempted} is not attempted yet, so later cells that need what it defines "
-                    f"failed too (first: {where} raised {error[0]}: {lines[0][:100]}); they will run once it "
-                    "is done")
+        if error[0] == "NotImplementedError":
+            exercise = exercise_of(meta.get("grade_id", "")).removesuffix("_answer") or "above"
+            earlier = earlier or f"exercise {exercise} is not attempted yet"
+            continue
+        if error[0] in ("CellTimeoutError", "KeyboardInterrupt", "KernelDied", "DeadKernelError"):
+            earlier = earlier or f"{where} was stopped (time limit, or the kernel stopped)"
+            continue
+        lines = error[1].splitlines() or [""]
+        if earlier:
+            return (f"{earlier}, so later cells that need what it defines failed too "
+                    f"(first: {where} raised {error[0]}: {lines[0][:100]})")
         return (f"{where} raised {error[0]}: {lines[0]}" + "".join("\n  " + ln for ln in lines[1:6]) +
                 "\n  (this is the cause: the cells after it ran without what it should have defined)")
     return None
