@@ -18,7 +18,7 @@ BROWSER_FLAG := $(if $(or $(DISPLAY),$(WAYLAND_DISPLAY),$(filter Darwin,$(shell 
 WORKERS ?= auto
 GRADING ?= grading
 UV := uv==0.13.9
-PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check
+PIP := $(BIN)/python -m pip install --quiet --quiet --disable-pip-version-check
 
 .PHONY: lab test check release formgrader lock
 
@@ -35,11 +35,11 @@ $(STAMP): pyproject.toml $(LOCK)
 	@echo "installed: $$($(BIN)/python -m pip list --format=freeze 2>/dev/null | wc -l | tr -d ' ') packages, $$($(BIN)/python -c 'import torch; print("torch", torch.__version__)')"
 
 lab: $(STAMP)
-	@$(BIN)/python -m grader.lab $(BROWSER_FLAG) $(if $(LAB_ARGS),-- $(LAB_ARGS),)
+	@$(BIN)/python -m grader.lab $(BROWSER_FLAG) $(if $(PORT),--port $(PORT),) $(if $(LAB_ARGS),-- $(LAB_ARGS),)
 
 # Instructors: the formgrader on a grading folder (`wcdl autograde ... --out grading` makes one).
 formgrader: $(STAMP)
-	@$(BIN)/python -m grader.lab --formgrader $(GRADING) $(BROWSER_FLAG) $(if $(LAB_ARGS),-- $(LAB_ARGS),)
+	@$(BIN)/python -m grader.lab --formgrader $(GRADING) $(BROWSER_FLAG) $(if $(PORT),--port $(PORT),) $(if $(LAB_ARGS),-- $(LAB_ARGS),)
 
 # One torch thread per test worker: threads on an oversubscribed CPU stall.
 test: $(STAMP)
