@@ -76,6 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--formgrader", metavar="GRADING",
                         help="open nbgrader's formgrader on this grading folder (instructors)")
     parser.add_argument("--no-browser", action="store_true", help="only print the URL")
+    parser.add_argument("--root", default=str(REPO / "course"), help="folder for the learners' lab (default: course/)")
     parser.add_argument("--port", type=int, default=None, help="port to serve on (default: 8888, or the next free)")
     parser.add_argument("jupyter_args", nargs="*", help="more options for jupyter lab (after --)")
     args = parser.parse_args(argv)
@@ -87,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         profile, page, what = "instructor", "formgrader", f"the formgrader on {root}"
     else:
-        root, profile, page, what = REPO / "course", "learner", "lab", "the course"
+        root, profile, page, what = Path(args.root).resolve(), "learner", "lab", "the course"
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))     # stop JupyterLab too (see finally)
     port, token = args.port or free_port(), secrets.token_hex(24)
     proc = subprocess.Popen(command(root, port, token, args.jupyter_args), cwd=root, env=environment(profile))
