@@ -165,6 +165,7 @@ def test_instructors_open_the_formgrader_on_a_graded_class(tmp_path):
                     page.get_by_text(student, exact=True).first.wait_for(timeout=120_000)
                 page.goto(lab.url("formgrader"))
                 page.get_by_text(module_of(NB), exact=True).first.wait_for(timeout=120_000)
+                assert page.locator("#warning-exchange").count() == 0, "the formgrader warns about the exchange"
                 _shot(page, "formgrader")
             except Exception:
                 print("screenshot:", _shot(page, "formgrader-failure"))
