@@ -181,3 +181,9 @@ def test_both_readme_commands_install_from_the_lock():
     # the CPU build of torch is an option of the same commands
     assert "$(if $(TORCH_INDEX),--index-url $(TORCH_INDEX),)" in install
     assert "make lab TORCH_INDEX=https://download.pytorch.org/whl/cpu" in (ROOT / "README.md").read_text()
+
+
+def test_the_readme_grading_example_leaves_git_clean():
+    """The README grades `submissions/` into `grading/` inside the repository: git ignores both."""
+    ignored = (ROOT / ".gitignore").read_text().split()
+    assert "/submissions/" in ignored and "/grading/" in ignored
