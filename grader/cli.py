@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import hashlib
 import json
@@ -18,6 +19,7 @@ import sys
 import tempfile
 import threading
 import time
+import warnings
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -121,6 +123,8 @@ class _Progress:
 
     def __enter__(self):
         if self.show:
+            # its own copy of stderr: grading in this process silences fds 1 and 2 (see _silenced)
+            self.out = os.fdopen(os.dup(2), "w")
             from grader.guard import PROGRESS_ENV
 
             fd, self.path = tempfile.mkstemp(prefix="wcdl-progress-", suffix=".txt")
@@ -136,10 +140,10 @@ class _Progress:
             while True:
                 line = fh.readline()
                 if line:
-                    _log("  " + line.rstrip("\n"))
+                    print("  " + line.rstrip("\n"), file=self.out, flush=True)
                 elif self.stop.wait(0.2):
                     for rest in fh:
-                        _log("  " + rest.rstrip("\n"))
+                        print("  " + rest.rstrip("\n"), file=self.out, flush=True)
                     return
 
     def __exit__(self, *exc):
@@ -148,6 +152,69 @@ class _Progress:
             self.thread.join()
             os.environ.pop(self.env, None)
             os.unlink(self.path)
+            self.out.close()
+
+
+@contextlib.contextmanager
+def _silenced():
+    """fds 1 and 2 to /dev/null: what nbgrader, SQLAlchemy and the kernel print while grading
+    (a subprocess's pipes would have swallowed it; `--json` output must stay clean)."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = [os.dup(1), os.dup(2)]
+    null = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(null, 1)
+        os.dup2(null, 2)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.dup2(saved[0], 1)
+        os.dup2(saved[1], 2)
+        for fd in (*saved, null):
+            os.close(fd)
+
+
+def _autograde_here(ws: Path, module: str, student: str) -> None:
+    """What `nbgrader autograde MODULE --student S --force` runs, in this process.
+
+    The same converter and the same course config, without starting another
+    Python that imports nbgrader, nbconvert and jsonschema again (a second or
+    more of every check). Only one module at a time: it works in `ws`.
+    """
+    from nbgrader.apps.api import NbGraderAPI
+    from nbgrader.coursedir import CourseDirectory
+    from traitlets.config.loader import PyFileConfigLoader
+
+    cwd = os.getcwd()
+    os.chdir(ws)       # the course directory, as for the nbgrader command (the guard works there)
+    try:
+        with _silenced():
+            config = PyFileConfigLoader("nbgrader_config.py", path=str(ws)).load_config()
+            api = NbGraderAPI(CourseDirectory(config=config, root=str(ws)), config=config)
+            out = api.autograde(module, student, force=True, create=True)
+    finally:
+        os.chdir(cwd)
+    if not out.get("success"):
+        tail = "\n".join(((out.get("log") or "") + (out.get("error") or "")).strip().splitlines()[-15:])
+        raise core.GradingError(f"`nbgrader autograde {module}` failed:\n{tail}")
+
+
+def _grade_here(ws: Path, module: str, student: str, files: dict[str, Path],
+                sources: dict[str, Path]) -> list[core.NotebookResult]:
+    """core.grade_submission_dir, with nbgrader's autograde run in this process."""
+    results, good, notes = core.stage_submission(ws, module, student, files, sources)
+    if good:
+        _autograde_here(ws, module, student)
+        for name, source_nb in good:
+            r = core.results_for(ws, module, student, name, source_nb)
+            r.notes = notes.get(name, []) + r.notes
+            results.append(r)
+    order = list(files)
+    return sorted(results, key=lambda r: order.index(r.notebook))
 
 
 def check(paths: list[Path], student: str = "learner", workers: int = 2,
@@ -176,6 +243,9 @@ def check(paths: list[Path], student: str = "learner", workers: int = 2,
     if problem:
         _log("warning: " + problem)
 
+    # one module at a time: nbgrader runs in this process; several at once: each in its own
+    here = workers <= 1 or len(by_module) <= 1
+
     def grade_module(module: str) -> list[core.NotebookResult]:
         if progress:
             _log(f"{module}: running {', '.join(by_module[module])} ...")
@@ -184,6 +254,8 @@ def check(paths: list[Path], student: str = "learner", workers: int = 2,
             if cell_timeout:
                 with (ws / "nbgrader_config.py").open("a") as fh:
                     fh.write(f"c.Execute.timeout = {int(cell_timeout)}  # noqa: F821\n")
+            if here:
+                return _grade_here(ws, module, student, by_module[module], sources)
             return core.grade_submission_dir(ws, module, student, by_module[module], sources)
 
     with _Progress(progress), ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
