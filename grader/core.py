@@ -381,8 +381,9 @@ def _first_setup_error(nb) -> str | None:
         where = (f"your answer cell {meta['grade_id']}" if meta.get("grade_id")
                  else f"the cell starting `{first_line[:60]}`")
         if error[0] == "NotImplementedError":
-            exercise = exercise_of(meta.get("grade_id", "")).removesuffix("_answer") or "above"
-            earlier = earlier or f"exercise {exercise} is not attempted yet"
+            earlier = earlier or (
+                f"exercise {meta['grade_id'].removesuffix('_answer')} is not attempted yet" if meta.get("grade_id")
+                else f"{where} stopped at an exercise not attempted yet (NotImplementedError)")
             continue
         if error[0] in ("CellTimeoutError", "KeyboardInterrupt", "KernelDied", "DeadKernelError"):
             earlier = earlier or f"{where} was stopped (time limit, or the kernel stopped)"

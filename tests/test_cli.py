@@ -225,6 +225,12 @@ def test_knock_on_errors_are_blamed_on_their_cause():
     note = _first_setup_error(nb)
     assert note.startswith("exercise m01_layer_norm is not attempted yet"), note
     assert "the cell starting `fig, ax = plt.subplots()` raised KeyError" in note and "this is the cause" not in note
+    # the unattempted function called from a plain cell (its answer cell only defines it)
+    nb = _nb(("curves = {g: layer_norm(g) for g in gains}", None, ("NotImplementedError", "not attempted yet")),
+             ("fig, ax = plt.subplots()\nax.plot(curves['gain 1'])", None, ("NameError", "name 'curves' is not defined")))
+    note = _first_setup_error(nb)
+    assert note.startswith("the cell starting `curves = {g: layer_norm(g) for g in gains}` stopped at an exercise "
+                           "not attempted yet (NotImplementedError), so later cells"), note
     # missing data: the loading cell is the cause, and is named as such
     nb = _nb(("data = load_sms_spam()", None, ("DataUnavailableError", "the SMS Spam Collection is not cached")),
              ("def f(x):\n    raise NotImplementedError", answer, ("NotImplementedError", "not attempted yet")),
