@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import hashlib
 import json
@@ -16,15 +17,22 @@ import shutil
 import signal
 import sys
 import tempfile
+import threading
 import time
+import warnings
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import nbformat
-from tqdm import tqdm
+# jsonschema (imported by nbformat) loads rfc3987_syntax when it is installed (jupyter-events
+# brings it), which builds an IRI grammar at import: 0.7 s of every `wcdl check`, for a format
+# that no notebook schema uses. Without it jsonschema simply skips that format.
+sys.modules.setdefault("rfc3987_syntax", None)
 
-from grader import batch, colab, core
+import nbformat  # noqa: E402
+from tqdm import tqdm  # noqa: E402
+
+from grader import batch, colab, core  # noqa: E402
 
 
 def _log(msg: str) -> None:
@@ -107,10 +115,115 @@ def format_table(results: list[core.NotebookResult]) -> str:
     return "\n".join(lines)
 
 
-def check(paths: list[Path], student: str = "learner", workers: int = 2) -> list[core.NotebookResult]:
+class _Progress:
+    """Show, as they come, the lines the grader writes while it runs the notebooks (one per test cell)."""
+
+    def __init__(self, show: bool):
+        self.show, self.stop, self.thread = show, threading.Event(), None
+
+    def __enter__(self):
+        if self.show:
+            # its own copy of stderr: grading in this process silences fds 1 and 2 (see _silenced)
+            self.out = os.fdopen(os.dup(2), "w")
+            from grader.guard import PROGRESS_ENV
+
+            fd, self.path = tempfile.mkstemp(prefix="wcdl-progress-", suffix=".txt")
+            os.close(fd)
+            self.env = PROGRESS_ENV
+            os.environ[PROGRESS_ENV] = self.path
+            self.thread = threading.Thread(target=self._follow, daemon=True)
+            self.thread.start()
+        return self
+
+    def _follow(self):
+        with open(self.path) as fh:
+            while True:
+                line = fh.readline()
+                if line:
+                    print("  " + line.rstrip("\n"), file=self.out, flush=True)
+                elif self.stop.wait(0.2):
+                    for rest in fh:
+                        print("  " + rest.rstrip("\n"), file=self.out, flush=True)
+                    return
+
+    def __exit__(self, *exc):
+        if self.thread is not None:
+            self.stop.set()
+            self.thread.join()
+            os.environ.pop(self.env, None)
+            os.unlink(self.path)
+            self.out.close()
+
+
+@contextlib.contextmanager
+def _silenced():
+    """fds 1 and 2 to /dev/null: what nbgrader, SQLAlchemy and the kernel print while grading
+    (a subprocess's pipes would have swallowed it; `--json` output must stay clean)."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = [os.dup(1), os.dup(2)]
+    null = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(null, 1)
+        os.dup2(null, 2)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.dup2(saved[0], 1)
+        os.dup2(saved[1], 2)
+        for fd in (*saved, null):
+            os.close(fd)
+
+
+def _autograde_here(ws: Path, module: str, student: str) -> None:
+    """What `nbgrader autograde MODULE --student S --force` runs, in this process.
+
+    The same converter and the same course config, without starting another
+    Python that imports nbgrader, nbconvert and jsonschema again (a second or
+    more of every check). Only one module at a time: it works in `ws`.
+    """
+    from nbgrader.apps.api import NbGraderAPI
+    from nbgrader.coursedir import CourseDirectory
+    from traitlets.config.loader import PyFileConfigLoader
+
+    cwd = os.getcwd()
+    os.chdir(ws)       # the course directory, as for the nbgrader command (the guard works there)
+    try:
+        with _silenced():
+            config = PyFileConfigLoader("nbgrader_config.py", path=str(ws)).load_config()
+            api = NbGraderAPI(CourseDirectory(config=config, root=str(ws)), config=config)
+            out = api.autograde(module, student, force=True, create=True)
+    finally:
+        os.chdir(cwd)
+    if not out.get("success"):
+        tail = "\n".join(((out.get("log") or "") + (out.get("error") or "")).strip().splitlines()[-15:])
+        raise core.GradingError(f"`nbgrader autograde {module}` failed:\n{tail}")
+
+
+def _grade_here(ws: Path, module: str, student: str, files: dict[str, Path],
+                sources: dict[str, Path]) -> list[core.NotebookResult]:
+    """core.grade_submission_dir, with nbgrader's autograde run in this process."""
+    results, good, notes = core.stage_submission(ws, module, student, files, sources)
+    if good:
+        _autograde_here(ws, module, student)
+        for name, source_nb in good:
+            r = core.results_for(ws, module, student, name, source_nb)
+            r.notes = notes.get(name, []) + r.notes
+            results.append(r)
+    order = list(files)
+    return sorted(results, key=lambda r: order.index(r.notebook))
+
+
+def check(paths: list[Path], student: str = "learner", workers: int = 2,
+          progress: bool = False, cell_timeout: float | None = None) -> list[core.NotebookResult]:
     """Grade a learner's notebooks with nbgrader in throwaway workspaces.
 
-    Modules are graded in parallel (`workers`), each in its own workspace.
+    Modules are graded in parallel (`workers`), each in its own workspace;
+    `progress` prints a line per test cell as it finishes; `cell_timeout`
+    replaces the course's limit for one cell (seconds).
     """
     sources = core.source_notebooks()
     by_module: dict[str, dict[str, Path]] = defaultdict(dict)
@@ -130,12 +243,22 @@ def check(paths: list[Path], student: str = "learner", workers: int = 2) -> list
     if problem:
         _log("warning: " + problem)
 
+    # one module at a time: nbgrader runs in this process; several at once: each in its own
+    here = workers <= 1 or len(by_module) <= 1
+
     def grade_module(module: str) -> list[core.NotebookResult]:
+        if progress:
+            _log(f"{module}: running {', '.join(by_module[module])} ...")
         with tempfile.TemporaryDirectory(prefix="wcdl-check-") as tmp:
             ws = core.generated_workspace(Path(tmp), module)
+            if cell_timeout:
+                with (ws / "nbgrader_config.py").open("a") as fh:
+                    fh.write(f"c.Execute.timeout = {int(cell_timeout)}  # noqa: F821\n")
+            if here:
+                return _grade_here(ws, module, student, by_module[module], sources)
             return core.grade_submission_dir(ws, module, student, by_module[module], sources)
 
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+    with _Progress(progress), ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         for rs in pool.map(grade_module, sorted(by_module)):
             results += rs
     return results
@@ -161,7 +284,7 @@ def cmd_check(args) -> int:
         _log("no notebooks found in " + " ".join(args.paths or [str(core.COURSE)]))
         return 2
     _log(f"grading {len(files)} notebook(s) with nbgrader ...")
-    results = check(files, workers=args.workers)
+    results = check(files, workers=args.workers, progress=not args.quiet, cell_timeout=args.cell_timeout)
     if args.json:
         print(json.dumps([r.to_dict() for r in results], indent=2))
     else:
@@ -462,6 +585,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("paths", nargs="*", help="notebooks or folders (default: course/)")
     p.add_argument("--json", action="store_true", help="print the results as JSON")
     p.add_argument("--workers", type=int, default=2, help="modules graded at once (default: 2)")
+    p.add_argument("--quiet", action="store_true", help="no progress lines while grading")
+    p.add_argument("--cell-timeout", type=float, default=None,
+                   help="seconds allowed for one cell (default: the course config's, 60)")
     p.set_defaults(func=cmd_check)
 
     p = sub.add_parser("autograde", help="grade a folder of submissions (instructors)",

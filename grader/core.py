@@ -404,20 +404,38 @@ def _first_error(cell) -> tuple[str, str] | None:
 
 
 def _first_setup_error(nb) -> str | None:
-    """The first error in a cell that is not a test: later failures (NameErrors) often follow from it."""
+    """The real cause of later failures: the first error in a cell that is not a test.
+
+    Later failures (NameErrors, KeyErrors) usually follow from it. When an
+    exercise above that cell was not attempted, or a cell above it was
+    stopped at the time limit, that is the cause, and the note says so.
+    """
+    earlier = None
     for cell in nb.cells:
         meta = cell.get("metadata", {}).get("nbgrader", {})
-        if cell.cell_type != "code" or meta.get("grade"):
+        if cell.cell_type != "code" or (meta.get("grade") and not meta.get("solution")):
             continue
         error = _first_error(cell)
-        if error and error[0] != "NotImplementedError":
-            lines = error[1].splitlines() or [""]
-            first_line = next((ln.strip() for ln in cell.source.splitlines() if ln.strip()
-                               and not ln.lstrip().startswith("#")), "")
-            where = (f"your answer cell {meta['grade_id']}" if meta.get("grade_id")
-                     else f"the cell starting `{first_line[:60]}`")
-            return (f"{where} raised {error[0]}: {lines[0]}" + "".join("\n  " + ln for ln in lines[1:6]) +
-                    "\n  (the cells after it ran without what it should have defined)")
+        if error is None:
+            continue
+        first_line = next((ln.strip() for ln in cell.source.splitlines() if ln.strip()
+                           and not ln.lstrip().startswith("#")), "")
+        where = (f"your answer cell {meta['grade_id']}" if meta.get("grade_id")
+                 else f"the cell starting `{first_line[:60]}`")
+        if error[0] == "NotImplementedError":
+            earlier = earlier or (
+                f"exercise {meta['grade_id'].removesuffix('_answer')} is not attempted yet" if meta.get("grade_id")
+                else f"{where} stopped at an exercise not attempted yet (NotImplementedError)")
+            continue
+        if error[0] in ("CellTimeoutError", "KeyboardInterrupt", "KernelDied", "DeadKernelError"):
+            earlier = earlier or f"{where} was stopped (time limit, or the kernel stopped)"
+            continue
+        lines = error[1].splitlines() or [""]
+        if earlier:
+            return (f"{earlier}, so later cells that need what it defines failed too "
+                    f"(first: {where} raised {error[0]}: {lines[0][:100]})")
+        return (f"{where} raised {error[0]}: {lines[0]}" + "".join("\n  " + ln for ln in lines[1:6]) +
+                "\n  (this is the cause: the cells after it ran without what it should have defined)")
     return None
 
 
@@ -432,8 +450,9 @@ def learner_message(error: tuple[str, str] | None, hidden: bool, hidden_text: se
     ename, evalue = error
     if ename == "NotImplementedError":
         return "not attempted yet"
-    if ename == "CellTimeoutError":
-        return "stopped: the cell ran past the time limit (an endless loop, or far too slow?)"
+    if ename == "CellTimeoutError":   # the grader's own message names the limit
+        return redact("stopped: " + ((evalue.splitlines() or [""])[0] or "the cell ran past the time limit"),
+                      hidden_text)
     if ename in ("DeadKernelError", "KernelDied"):
         return ("the Python kernel died before this test could finish (a crash, os._exit, or a cell that "
                 "never answered?); see the grader notes")

@@ -47,13 +47,15 @@ from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_output
 from traitlets import Bool, Integer, List, Unicode
 
-from grader.core import generated_cache
+from grader.core import exercise_of, generated_cache
 from grader.preprocessors import HIDDEN_BEGIN
 from grader.sandbox import POLICY_ENV, RECORD_PREFIX
+from wcdl.data import data_folders
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 
 REPO = Path(__file__).resolve().parents[1]
 NO_GUARD_ENV = "WCDL_NO_GUARD"          # "1": grade without the guard (to compare, or to debug a notebook)
+PROGRESS_ENV = "WCDL_PROGRESS"          # a file: a line per test cell as it finishes (`wcdl check` shows them)
 SETUP_SOURCE = '__import__("sys").audit("wcdl.guard.setup")'
 FINAL_SOURCE = '__import__("sys").audit("wcdl.guard.final")'
 # {token}: a per-test one-time secret; only this stub may start its test, once
@@ -385,7 +387,8 @@ class GuardCells(NbGraderPreprocessor):
             # the system temp folder too: other notebooks' guard folders live there
             "deny_roots": [course_root, str(REPO), str(guard_dir), runtime, tempfile.gettempdir(),
                            str(generated_cache()), str(generated_cache(env=False))],
-            "allow_roots": [str(REPO / "wcdl"), str(REPO / "grader")],
+            # the data sets wherever they are (even under the temp folder or the repository)
+            "allow_roots": [str(REPO / "wcdl"), str(REPO / "grader")] + [str(f) for f in data_folders()],
             "trusted_code": [str(REPO / "wcdl")],
             "read_roots": [os.environ[v] for v in ("WCDL_DATA_DIR",) if os.environ.get(v)],
             "read_files": [str(guard_dir / "kernel.json")],
@@ -441,6 +444,8 @@ class GuardedExecute(Execute):
         self._bytes: dict[int, int] = {}
         self._dropped: dict[int, int] = {}
         self._events: list[str] = []
+        self._slow: set[str] = set()
+        self._timed_out = None
         resources = resources if resources is not None else {}
         resources.setdefault("wcdl_execute", {})
         try:
@@ -466,6 +471,7 @@ class GuardedExecute(Execute):
         if self._guard:
             ktmp = self._guard["ktmp"]
             env = kernel_env(kwargs.get("env") or os.environ, self.kernel_env)
+            env.pop(PROGRESS_ENV, None)
             env.update({POLICY_ENV: os.path.join(self._guard["dir"], "policy.json"), "TMPDIR": ktmp,
                         "IPYTHONDIR": os.path.join(ktmp, "ipython"),
                         "HF_MODULES_CACHE": os.path.join(ktmp, "hf_modules")})
@@ -496,14 +502,50 @@ class GuardedExecute(Execute):
                 return f"killed by signal {-code}"
         return f"exit code {code}"
 
+    async def _async_handle_timeout(self, timeout, cell=None):
+        self._timed_out = timeout
+        return await super()._async_handle_timeout(timeout, cell)
+
+    def _progress(self, resources, text: str) -> None:
+        path = os.environ.get(PROGRESS_ENV)
+        if path:
+            try:
+                with open(path, "a") as fh:
+                    fh.write(f"{resources.get('nbgrader', {}).get('notebook', '')}: {text}\n")
+            except OSError:
+                pass
+
+    def _ran(self, cell, resources, started: float, test: bool) -> None:
+        """After a cell: a timeout named with its limit (and its exercise noted); a progress line per test."""
+        gid = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id", "")
+        if self._timed_out:
+            why = f"ran past the {self._timed_out} s cell limit: an endless loop, or very slow code?"
+            cell.outputs = [o for o in cell.get("outputs", []) if not (
+                o.get("output_type") == "error" and o.get("ename") in ("KeyboardInterrupt", "CellTimeoutError"))]
+            cell.outputs.append(_error_output("CellTimeoutError", why))
+            if test:
+                self._slow.add(exercise_of(gid))
+        if not test:
+            return
+        failed = any(o.get("output_type") == "error" for o in cell.get("outputs", []))
+        self._progress(resources, f"{gid} {'FAILED' if failed else 'passed'} ({time.monotonic() - started:.1f} s)")
+
     def preprocess_cell(self, cell, resources, index):
         if cell.cell_type != "code" or not cell.source.strip():
             return cell, resources
         if self._dead is not None:
             cell.outputs = [_error_output("KernelDied", f"not run: the kernel had stopped ({self._dead})")]
             return cell, resources
+        test = is_test_cell(cell)
+        if test and exercise_of(cell.metadata["nbgrader"]["grade_id"]) in self._slow:
+            # its visible test already ran into the limit: the hidden one would too, and cost as long again
+            cell.outputs = [_error_output("CellTimeoutError", "not run: the visible test of this exercise ran "
+                                                              "past the cell time limit")]
+            return cell, resources
+        self._timed_out, started = None, time.monotonic()
         try:
             cell, resources = super().preprocess_cell(cell, resources, index)
+            self._ran(cell, resources, started, test)
         except CellTimeoutError:
             # interrupted at the time limit, and then not even idle within nbclient's grace period
             self._events.append(f"{self._where(cell, index)} ran past the time limit and was interrupted")

@@ -7,14 +7,13 @@ WCDL_REQUIRE_BROWSER=1 so that a missing browser fails instead of skipping.
 from __future__ import annotations
 
 import os
-import secrets
+import re
 import shutil
 import signal
 import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import nbformat
@@ -42,28 +41,26 @@ def _free_port() -> int:
 
 
 class Lab:
-    """A JupyterLab server on a folder, stopped with its kernels at the end."""
+    """JupyterLab as `make lab` (learners) or `make formgrader` (instructors) starts it, on a
+    free port; the URL is read from what the command prints. Stopped with its kernels at the end."""
 
-    def __init__(self, root: Path):
-        self.port, self.token = _free_port(), secrets.token_hex(16)
-        self.base = f"http://127.0.0.1:{self.port}"
-        jupyter = Path(sys.executable).with_name("jupyter")
-        args = [str(jupyter), "lab", "--no-browser", f"--ServerApp.port={self.port}",
-                "--ServerApp.port_retries=0", f"--IdentityProvider.token={self.token}",
-                f"--ServerApp.root_dir={root}"]
-        if os.geteuid() == 0:
-            args.append("--allow-root")
-        self.log = open(root / "lab.log", "w")
-        self.proc = subprocess.Popen(args, cwd=root, stdout=self.log, stderr=subprocess.STDOUT,
+    def __init__(self, root: Path, formgrader: bool = False):
+        port = _free_port()
+        args = [sys.executable, "-m", "grader.lab", "--no-browser", "--port", str(port)]
+        args += ["--formgrader", str(root)] if formgrader else ["--root", str(root)]
+        self.log_path = root / "lab.log"
+        self.log = open(self.log_path, "w")
+        self.proc = subprocess.Popen(args, cwd=core.REPO, stdout=subprocess.PIPE, stderr=self.log, text=True,
                                      start_new_session=True)
-        for _ in range(240):
-            try:
-                urllib.request.urlopen(f"{self.base}/api?token={self.token}", timeout=5)
+        self.printed = []
+        for line in self.proc.stdout:
+            self.printed.append(line)
+            m = re.search(r"(http://127\.0\.0\.1:\d+)/\w+\?token=(\w+)", line)
+            if m:
+                self.base, self.token = m.groups()
                 return
-            except OSError:
-                time.sleep(0.5)
         self.stop()
-        raise RuntimeError("JupyterLab did not start: " + (root / "lab.log").read_text()[-2000:])
+        raise RuntimeError("JupyterLab did not start: " + "".join(self.printed) + self.log_path.read_text()[-2000:])
 
     def url(self, path: str) -> str:
         return f"{self.base}/{path}?token={self.token}"
@@ -113,6 +110,13 @@ def test_learner_runs_a_notebook_in_jupyterlab(tmp_path):
                     pass
                 page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle'], "
                                        ".jp-Toolbar-kernelStatus", timeout=120_000)
+                # the learners' lab: no Nbgrader menu, no Create Assignment panel, no Validate button,
+                # no "get notified about Jupyter news?" pop-up
+                menus = page.locator(".lm-MenuBar-itemLabel").all_inner_texts()
+                assert "Run" in menus and not any("nbgrader" in m.lower() for m in menus), menus
+                text = page.locator("body").inner_text()
+                assert "Create Assignment" not in text and "Validate" not in text, "instructor tools shown"
+                assert "Jupyter news" not in text, "the news pop-up is shown"
                 page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
                 page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
                 # JupyterLab renders only the cells in view, so progress is read from the
@@ -141,18 +145,28 @@ def test_learner_runs_a_notebook_in_jupyterlab(tmp_path):
     assert any("image/png" in o.get("data", {}) for c in code for o in c.outputs), "no plot appeared"
 
 
-def test_formgrader_lists_the_course_assignments(tmp_path):
-    ws = core.make_workspace(tmp_path / "grading")
-    for module in core.modules():
-        core.generate(ws, module)
-    lab = Lab(ws)
+def test_instructors_open_the_formgrader_on_a_graded_class(tmp_path):
+    """`make formgrader GRADING=...` on what `wcdl autograde` wrote: the graded students are there,
+    and nothing warns about nbgrader's exchange (the course does not use one)."""
+    from grader import cli
+
+    subs, grading = tmp_path / "submissions", tmp_path / "grading"
+    for student in ("alice", "bob"):
+        (subs / student).mkdir(parents=True)
+        nbformat.write(submission(NB, solved=student == "alice"), subs / student / f"{NB}.ipynb")
+    assert cli.main(["autograde", str(subs), "--out", str(grading), "--quiet"]) == 0
+    lab = Lab(grading, formgrader=True)
     try:
         with sync_api.sync_playwright() as p:
             browser, page = _browser_page(p)
             try:
+                page.goto(lab.url("formgrader/manage_students"))
+                for student in ("alice", "bob"):
+                    page.get_by_text(student, exact=True).first.wait_for(timeout=120_000)
                 page.goto(lab.url("formgrader"))
-                for module in core.modules():
-                    page.get_by_text(module, exact=True).first.wait_for(timeout=120_000)
+                page.get_by_text(module_of(NB), exact=True).first.wait_for(timeout=120_000)
+                assert page.locator("#warning-exchange").count() == 0, "the formgrader warns about the exchange"
+                _shot(page, "formgrader")
             except Exception:
                 print("screenshot:", _shot(page, "formgrader-failure"))
                 raise
@@ -160,3 +174,4 @@ def test_formgrader_lists_the_course_assignments(tmp_path):
                 browser.close()
     finally:
         lab.stop()
+    assert "exchange" not in lab.log_path.read_text().lower(), lab.log_path.read_text()[-2000:]

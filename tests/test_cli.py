@@ -231,3 +231,103 @@ def test_autograde_plans_no_link_and_rejects_bad_folder_names(tmp_path):
         fh.truncate(core.MAX_NOTEBOOK_BYTES + 1)
     nb, problem = core.inspect_submission(big, sources[NB])
     assert nb is None and "MiB" in problem
+
+
+def _nb(*cells):
+    from nbformat.v4 import new_code_cell, new_notebook, new_output
+
+    nb = new_notebook()
+    for source, meta, error in cells:
+        c = new_code_cell(source, metadata={"nbgrader": meta} if meta else {})
+        if error:
+            c.outputs = [new_output("error", ename=error[0], evalue=error[1], traceback=[])]
+        nb.cells.append(c)
+    return nb
+
+
+def test_knock_on_errors_are_blamed_on_their_cause():
+    """A cell that fails because an exercise above it is not attempted is not 'the cause'."""
+    from grader.core import _first_setup_error
+
+    answer = {"grade_id": "m01_layer_norm_answer", "solution": True, "grade": False}
+    test = {"grade_id": "m01_layer_norm", "grade": True, "solution": False}
+    nb = _nb(("import torch", None, None),
+             ("def layer_norm(x):\n    raise NotImplementedError", answer, ("NotImplementedError", "not attempted yet")),
+             ("check(layer_norm)", test, ("NotImplementedError", "not attempted yet")),
+             ("fig, ax = plt.subplots()\nax.plot(curves['gain 1'])", None, ("KeyError", "'gain 1'")))
+    note = _first_setup_error(nb)
+    assert note.startswith("exercise m01_layer_norm is not attempted yet"), note
+    assert "the cell starting `fig, ax = plt.subplots()` raised KeyError" in note and "this is the cause" not in note
+    # the unattempted function called from a plain cell (its answer cell only defines it)
+    nb = _nb(("curves = {g: layer_norm(g) for g in gains}", None, ("NotImplementedError", "not attempted yet")),
+             ("fig, ax = plt.subplots()\nax.plot(curves['gain 1'])", None, ("NameError", "name 'curves' is not defined")))
+    note = _first_setup_error(nb)
+    assert note.startswith("the cell starting `curves = {g: layer_norm(g) for g in gains}` stopped at an exercise "
+                           "not attempted yet (NotImplementedError), so later cells"), note
+    # missing data: the loading cell is the cause, and is named as such
+    nb = _nb(("data = load_sms_spam()", None, ("DataUnavailableError", "the SMS Spam Collection is not cached")),
+             ("def f(x):\n    raise NotImplementedError", answer, ("NotImplementedError", "not attempted yet")),
+             ("len(data)", None, ("NameError", "name 'data' is not defined")))
+    note = _first_setup_error(nb)
+    assert note.startswith("the cell starting `data = load_sms_spam()` raised DataUnavailableError: the SMS") and \
+        "this is the cause" in note, note
+    # a cell stopped at the time limit is named by the grader's own notes, not here
+    nb = _nb(("slow()", None, ("CellTimeoutError", "ran past the 60 s cell limit")),)
+    assert _first_setup_error(nb) is None
+    nb = _nb(("curves = slow()", None, ("CellTimeoutError", "ran past the 60 s cell limit")),
+             ("curves['gain 1']", None, ("NameError", "name 'curves' is not defined")))
+    note = _first_setup_error(nb)
+    assert note.startswith("the cell starting `curves = slow()` was stopped (time limit") and \
+        "this is the cause" not in note, note
+
+
+def test_timeout_messages_name_the_limit():
+    from grader.core import learner_message
+
+    why = "ran past the 60 s cell limit: an endless loop, or very slow code?"
+    assert learner_message(("CellTimeoutError", why), hidden=False) == "stopped: " + why
+    assert learner_message(("CellTimeoutError", why), hidden=True) == "stopped: " + why
+
+
+def test_check_stops_a_runaway_loop_once_and_names_the_limit(tmp_path):
+    """A loop that never ends: the visible test stops at the cell limit, the hidden test of the
+    same exercise is not run, progress is shown while grading, and the message names the limit."""
+    book = submission(NB)
+    [answer] = [c for c in book.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "m01_layer_norm_answer"]
+    # endless on the visible test's input only: the rest of the notebook runs as usual
+    answer.source = answer.source.replace("def layer_norm(", "def _layer_norm(", 1) + (
+        "\n\ndef layer_norm(x, *args, **kwargs):\n"
+        "    while tuple(x.shape) == (4, 6, 10):\n"
+        "        pass\n"
+        "    return _layer_norm(x, *args, **kwargs)\n")
+    path = tmp_path / f"{NB}.ipynb"
+    nbformat.write(book, path)
+    proc = wcdl("check", "--cell-timeout", "20", str(path))
+    assert proc.returncode == 0, proc.stderr
+    rows = {line.split()[0]: line for line in proc.stdout.splitlines() if line.startswith("  m01_")}
+    assert "0/2  stopped: ran past the 20 s cell limit: an endless loop, or very slow code?" in rows["m01_layer_norm"]
+    assert "passed" in rows["m01_dropout"], proc.stdout
+    progress = [ln.strip() for ln in proc.stderr.splitlines() if ln.startswith(f"  {NB}: ")]
+    ran = [ln.split()[1] for ln in progress]
+    assert "m01_layer_norm" in ran and "m01_layer_norm_hidden" not in ran, proc.stderr
+    assert {"m01_dropout", "m01_dropout_hidden"} <= set(ran), proc.stderr
+    assert "this is the cause" not in proc.stdout, proc.stdout
+
+
+def test_check_reads_data_kept_under_the_temp_folder(tmp_path, monkeypatch):
+    """WCDL_DATA_DIR may be anywhere (here under the temp folder, which grading kernels may not
+    read otherwise): a module-04 notebook still scores full marks."""
+    from wcdl.data import load_sms_spam
+
+    source = load_sms_spam().source          # CI's shared copy, or the user cache
+    data = tmp_path / "data"
+    shutil.copytree(source, data / "sms_spam")
+    name = "m04_1_look_at_the_data"
+    path = tmp_path / f"{name}.ipynb"
+    nbformat.write(submission(name), path)
+    monkeypatch.setenv("WCDL_DATA_DIR", str(data))
+    proc = wcdl("check", "--json", str(path))
+    assert proc.returncode == 0, proc.stderr
+    [result] = json.loads(proc.stdout)
+    assert "blocked" not in proc.stdout + proc.stderr
+    assert result["max_score"] > 0 and result["score"] == result["max_score"], result

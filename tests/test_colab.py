@@ -85,3 +85,35 @@ def test_setup_cell_gets_a_module_01_notebook_running_in_a_colab_like_runtime(tm
     errors = [(o.ename, o.evalue) for c in done.cells if c.cell_type == "code" for o in c.outputs
               if o.output_type == "error"]
     assert not errors, f"cells failed: {errors}"
+
+
+def test_setup_cell_is_collapsed_and_clean():
+    """Locally the set-up cell does nothing: it is collapsed, and its code has no dead parts."""
+    import ast
+
+    for name, src in core.source_notebooks().items():
+        module = src.parent.name
+        folder = core.COURSE / module
+        nb = nbformat.read(folder / f"{name}.ipynb", as_version=4)
+        [setup] = [c for c in nb.cells if c.metadata.get(colab.STAMP) == "setup"]
+        assert setup.metadata.get("jupyter", {}).get("source_hidden") is True, f"{name}: set-up cell not collapsed"
+        tree = ast.parse(setup.source)
+        imports = [n for n in ast.walk(tree) if isinstance(n, ast.Import)]
+        assert all(len(n.names) == 1 for n in imports), f"{name}: one import per line"
+        loops = [n for n in ast.walk(tree) if isinstance(n, ast.For)]
+        extra = sorted(p.name for p in folder.iterdir() if p.is_file() and p.suffix != ".ipynb")
+        assert "for name in []" not in setup.source
+        if extra:
+            assert len(loops) == 1 and repr(extra) in setup.source, f"{name}: the module's files are fetched"
+        else:
+            assert not loops and "urllib" not in setup.source, f"{name}: nothing to fetch, no fetching code"
+
+
+def test_hidden_test_cells_are_labelled_in_the_release():
+    for name, src in core.source_notebooks().items():
+        nb = nbformat.read(core.COURSE / src.parent.name / f"{name}.ipynb", as_version=4)
+        hidden = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id", "").endswith("_hidden")]
+        assert hidden, f"{name}: no hidden-test cells"
+        for c in hidden:
+            assert c.source == colab.HIDDEN_LABEL, f"{name}: {c.metadata['nbgrader']['grade_id']} is {c.source!r}"
+    assert "wcdl check" in colab.HIDDEN_LABEL and "graded" in colab.HIDDEN_LABEL

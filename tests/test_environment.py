@@ -51,6 +51,7 @@ def test_make_lab_serves_the_course_and_prints_its_url():
     import signal
     import subprocess
     import time
+    import urllib.error
     import urllib.request
 
     import socket
@@ -60,7 +61,7 @@ def test_make_lab_serves_the_course_and_prints_its_url():
         port = s.getsockname()[1]
     env = dict(os.environ)
     env.pop("DISPLAY", None)
-    proc = subprocess.Popen(["make", "-s", "lab", f"LAB_ARGS=--ServerApp.port={port} --ServerApp.port_retries=0"], cwd=ROOT, env=env,
+    proc = subprocess.Popen(["make", "-s", "lab", f"PORT={port}"], cwd=ROOT, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
     url, seen = None, []
     try:
@@ -85,6 +86,104 @@ def test_make_lab_serves_the_course_and_prints_its_url():
         assert listing is not None, f"{api}: {last_error}; exit status {proc.poll()}"
         names = {item["name"] for item in listing["content"]}
         assert "01_matmul_is_all_you_need" in names, f"JupyterLab does not serve course/: {names}"
+        # quiet: JupyterLab's start-up log is kept to warnings, so the URL is the last thing said
+        assert not [ln for ln in seen if re.match(r"^\[[IDW] ", ln)], "JupyterLab's log is not quiet:\n" + "".join(seen)
+        # the learners' lab: nbgrader's instructor tools and the news pop-up are switched off
+        page = urllib.request.urlopen(url, timeout=30).read().decode()
+        disabled = json.loads(re.search(r'<script id="jupyter-config-data" type="application/json">(.*?)</script>',
+                                        page, re.S).group(1))["disabledExtensions"]
+        assert {"@jupyter/nbgrader:menu", "@jupyter/nbgrader:create-assignment",
+                "@jupyter/nbgrader:validate-assignment", "@jupyterlab/apputils-extension:announcements"} <= set(disabled)
+        try:
+            urllib.request.urlopen(url.replace("/lab?", "/formgrader?"), timeout=30)
+            formgrader = True
+        except urllib.error.HTTPError:
+            formgrader = False
+        assert not formgrader, "the learners' lab serves the formgrader"
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=30)
+
+
+# ---------------------------------------------------------------- the lock
+
+TORCH_FAMILY = re.compile(r"^(torch|triton|nvidia-[a-z0-9-]+|cuda-[a-z0-9-]+)$")
+
+
+def _lock():
+    """requirements.lock -> ({name: [(version, marker)]}, {torch-family name: version}, {name: hashes})."""
+    text = (ROOT / "requirements.lock").read_text()
+    pins, torch_family, hashes = {}, {}, {}
+    for block in re.split(r"\n(?=\S)", text):
+        m = re.match(r"^(# \(installed with torch\) )?([A-Za-z0-9_.\-]+)==([^\s;\\]+)\s*(?:;\s*([^\\\n]+))?", block)
+        if not m:
+            continue
+        name = m.group(2).lower().replace("_", "-")
+        if m.group(1):
+            torch_family[name] = m.group(3)
+        else:
+            pins.setdefault(name, []).append((m.group(3), (m.group(4) or "").strip()))
+            hashes[name] = re.findall(r"--hash=sha256:[0-9a-f]{64}", block)
+    return pins, torch_family, hashes
+
+
+def test_lock_agrees_with_pyproject_and_environment_yml():
+    pins, torch_family, hashes = _lock()
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    course = _pins(project["optional-dependencies"]["course"])
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    conda = _pins(next(d["pip"] for d in env["dependencies"] if isinstance(d, dict) and "pip" in d))
+    assert course == conda
+    for name, version in course.items():
+        if TORCH_FAMILY.match(name):
+            assert torch_family.get(name) == version, f"requirements.lock lists {name} {torch_family.get(name)}"
+        else:
+            assert [v for v, _ in pins.get(name, [])] == [version], \
+                f"{name}: pyproject.toml pins {version}, requirements.lock has {pins.get(name)}: run `make lock`"
+    # every package has its hashes; only torch and its CUDA libraries are left to torch's own pins
+    assert len(pins) > 100 and all(hashes[n] for n in pins), [n for n in pins if not hashes[n]]
+    assert not [n for n in pins if TORCH_FAMILY.match(n)]
+
+
+def test_lock_is_complete_for_this_platform():
+    """Every requirement of every locked package (on this platform) is itself locked: nothing is
+    left for pip to pick (the install uses --no-deps)."""
+    from importlib.metadata import PackageNotFoundError, distribution
+
+    from packaging.markers import default_environment
+    from packaging.requirements import Requirement
+
+    pins, torch_family, _ = _lock()
+    env = default_environment()
+    here = {n for n, vs in pins.items() for _, marker in vs if not marker or
+            Requirement(f"x; {marker}").marker.evaluate(env)}
+    missing = {}
+    for name in sorted(here):
+        try:
+            requires = distribution(name).requires or []
+        except PackageNotFoundError:
+            continue          # not installed in this environment (the lock is universal)
+        for r in map(Requirement, requires):
+            dep = r.name.lower().replace("_", "-")
+            if r.marker is not None and not r.marker.evaluate(dict(env, extra="")):
+                continue
+            if dep not in pins and dep not in torch_family:
+                missing.setdefault(name, []).append(dep)
+    assert not missing, f"requirements.lock lacks what these need: {missing}; run `make lock`"
+
+
+def test_both_readme_commands_install_from_the_lock():
+    make = (ROOT / "Makefile").read_text()
+    install = make[make.index("$(STAMP):"):make.index("\nlab:")]
+    assert "--require-hashes --no-deps -r $(LOCK)" in install and "LOCK   := requirements.lock" in make
+    assert re.search(r"^lab: \$\(STAMP\)", make, re.M) and re.search(r"^test: \$\(STAMP\)", make, re.M)
+    assert re.search(r"^lock:", make, re.M), "`make lock` refreshes the lock"
+    # the CPU build of torch is an option of the same commands
+    assert "$(if $(TORCH_INDEX),--index-url $(TORCH_INDEX),)" in install
+    assert "make lab TORCH_INDEX=https://download.pytorch.org/whl/cpu" in (ROOT / "README.md").read_text()
+
+
+def test_the_readme_grading_example_leaves_git_clean():
+    """The README grades `submissions/` into `grading/` inside the repository: git ignores both."""
+    ignored = (ROOT / ".gitignore").read_text().split()
+    assert "/submissions/" in ignored and "/grading/" in ignored

@@ -228,12 +228,23 @@ def call_checked(fn: Any, *args: Any, name: str | None = None, rng: bool = True,
     return out
 
 
+NAME_HINT = ("hint: a name exists only once the cell that defines it has run: run the answer cell above, "
+             "and the imports at the top, first (and check the spelling).")
+
+
 def _short_traceback(shell, etype, value, tb, tb_offset=None):
-    """Show a failed check or an unattempted exercise as its message alone.
+    """Show a failed check, an unattempted exercise or missing data as its message alone.
 
     The test's code is in the cell above the error; a wall of frames from
-    inside the checks would only hide the message that says what to fix.
+    inside the checks (or a chain of network errors under a data error)
+    would only hide the message that says what to fix. A NameError keeps
+    its traceback and gains the hint a learner needs most often.
     """
+    if issubclass(etype, NameError):
+        stb = list(shell.InteractiveTB.structured_traceback(etype, value, tb, tb_offset=tb_offset))
+        stb.append(f"\x1b[0;33m{NAME_HINT}\x1b[0m")
+        shell._showtraceback(etype, value, stb)
+        return stb
     if issubclass(etype, NotImplementedError):
         text = "not attempted yet: fill in the function (replace `raise NotImplementedError`) and run its cell first."
     else:
@@ -248,9 +259,11 @@ def _install_ipython_handler() -> None:
         from IPython import get_ipython
     except ImportError:
         return
+    from wcdl.data import DataError
+
     shell = get_ipython()
     if shell is not None and hasattr(shell, "set_custom_exc"):
-        shell.set_custom_exc((CheckFailed, NotImplementedError), _short_traceback)
+        shell.set_custom_exc((CheckFailed, NotImplementedError, NameError, DataError), _short_traceback)
 
 
 _install_ipython_handler()

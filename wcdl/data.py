@@ -159,13 +159,22 @@ def _fetch_into(cache: Path) -> Path:
 
 
 def _what_to_do(cache: Path) -> str:
+    folder = cache / SMS_SPAM_DIR
     return (
         "To fix it, either\n"
-        "   - connect to the internet and run again (the archive is downloaded once into "
-        f"{cache / SMS_SPAM_DIR}), or\n"
-        f"   - download {SMS_SPAM_URL} elsewhere, unzip SMSSpamCollection and readme into "
-        "<dir>/sms_spam/, and set the environment variable WCDL_DATA_DIR=<dir> "
-        "(in a notebook: import os; os.environ['WCDL_DATA_DIR'] = '<dir>' before loading).")
+        f"   - connect to the internet and run again (the archive is downloaded once into {folder}), or\n"
+        f"   - on a machine that is online, download {SMS_SPAM_URL}, unzip it, and copy its two files "
+        f"SMSSpamCollection and readme into {folder}/ (works in JupyterLab, `wcdl check` and grading alike), or\n"
+        "   - put them in <dir>/sms_spam/ and start JupyterLab (or `wcdl check`) with WCDL_DATA_DIR=<dir> "
+        "exported in the shell, e.g. `WCDL_DATA_DIR=<dir> make lab`. Do not set it inside a notebook: "
+        "graded notebooks may not change their environment, and that cell would fail.")
+
+
+def data_folders() -> list[Path]:
+    """The folders the loaders read (WCDL_DATA_DIR's and the cache's data sets), for the grader to allow."""
+    named = os.environ.get("WCDL_DATA_DIR")
+    roots = ([Path(named).expanduser()] if named else []) + [default_cache_dir()]
+    return [r / SMS_SPAM_DIR for r in roots]
 
 
 # ---------------------------------------------------------------- parsing
@@ -258,3 +267,15 @@ def _load(folder: Path) -> SmsSpam:
     citation, terms = citation_and_terms(readme)
     return SmsSpam(texts=texts, labels=labels, citation=citation, terms=terms,
                    source=folder, readme=readme)
+
+
+def _short_errors_in_notebooks() -> None:
+    """In a notebook, a DataError shows as its message alone, not a chained traceback
+    (wcdl.checks installs the handler; the download's own error is in the message)."""
+    import sys
+
+    if "IPython" in sys.modules:
+        import wcdl.checks  # noqa: F401
+
+
+_short_errors_in_notebooks()
