@@ -177,6 +177,33 @@ def os_sandbox_available() -> tuple[bool, str]:
     return _PROBE
 
 
+_CLONE_NEWNS, _CLONE_NEWUSER = 0x00020000, 0x10000000
+_MS_NOSUID, _MS_NODEV, _MS_REC, _MS_PRIVATE = 2, 4, 1 << 14, 1 << 18
+
+
+def private_dev_shm() -> str:
+    """Give this process (and its children) a /dev/shm of its own: an empty tmpfs in a
+    private mount namespace, so kernels cannot pass files to each other through the one the
+    machine shares. Needs Linux (as root, or with unprivileged user namespaces), and must run
+    while the process has one thread and before Landlock (which forbids mounts). Returns a
+    description, or raises OSError."""
+    if not sys.platform.startswith("linux") or not os.path.isdir("/dev/shm"):
+        raise OSError("no /dev/shm here")
+    libc = ctypes.CDLL(None, use_errno=True)
+    uid, gid = os.getuid(), os.getgid()
+    if libc.unshare(_CLONE_NEWNS if uid == 0 else _CLONE_NEWNS | _CLONE_NEWUSER) != 0:
+        raise OSError(ctypes.get_errno(), "unshare of the mount namespace failed")
+    if uid != 0:
+        for name, text in (("setgroups", "deny"), ("uid_map", f"{uid} {uid} 1"), ("gid_map", f"{gid} {gid} 1")):
+            with open(f"/proc/self/{name}", "w") as fh:
+                fh.write(text)
+    if libc.mount(b"none", b"/", None, _MS_REC | _MS_PRIVATE, None) != 0:
+        raise OSError(ctypes.get_errno(), "making the mounts private failed")
+    if libc.mount(b"tmpfs", b"/dev/shm", b"tmpfs", _MS_NOSUID | _MS_NODEV, b"mode=1777,size=2g") != 0:
+        raise OSError(ctypes.get_errno(), "mounting a private /dev/shm failed")
+    return "a private /dev/shm"
+
+
 # ---------------------------------------------------------------- paths
 
 def _real(p: str) -> str:
@@ -231,6 +258,7 @@ def python_roots() -> list[str]:
     return sorted({_real(r) for r in roots if os.path.exists(r)})
 
 
+DEV_WRITE = ["/dev/shm", "/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty"]
 SYSTEM_ROOTS = ["/usr", "/lib", "/lib32", "/lib64", "/libx32", "/bin", "/sbin", "/etc", "/opt", "/proc",
                 "/sys", "/dev", "/snap", "/nix", "/System", "/Library", "/private/etc"]
 # secrets a kernel has no business reading (it could print them into its own feedback)
@@ -1098,8 +1126,9 @@ def _prepare() -> None:
     # the notebook's folder, a private temp folder, and what the OS needs
     cwd = _real(os.getcwd())
     write = [_real(p) for p in policy.get("write_roots", [])] + [cwd]
-    if os.path.isdir("/dev"):
-        write.append("/dev")
+    # of /dev only the shared-memory folder (multiprocessing's semaphores, torch's shared
+    # tensors) and the harmless device files: not the terminals, disks or other devices
+    write += [d for d in DEV_WRITE if os.path.exists(d)]
     deny = sorted({_real(p) for p in policy.get("deny_roots", [])})
     allow = sorted(set(write) | {_real(p) for p in policy.get("allow_roots", [])} | set(interpreter_roots()))
     try:
@@ -1133,7 +1162,11 @@ def _prepare() -> None:
     sandbox, landlocked = "audit hook only (no OS sandbox: the grader was told not to use Landlock)", False
     if policy.get("landlock", True):
         try:
-            sandbox = apply_landlock(read, write, files)
+            shm = private_dev_shm()
+        except OSError as e:
+            shm = f"/dev/shm shared with other processes ({e})"
+        try:
+            sandbox = apply_landlock(read, write, files) + "; " + shm
             landlocked = True
         except OSError as e:
             sandbox = f"audit hook only (no OS sandbox: {e})"

@@ -407,3 +407,62 @@ def test_os_sandbox_available_says_why(monkeypatch):
     monkeypatch.delenv("WCDL_NO_LANDLOCK")
     ok, why = os_sandbox_available()
     assert ok == (landlock_abi() >= 1) and why
+
+
+DEV_SHM = """\
+import os
+for _name in os.listdir("/dev/shm"):
+    print("SEEN", _name)
+with open("/dev/shm/wcdl-from-the-kernel", "w") as _fh:   # a message for the next kernel
+    _fh.write("hello")
+for _dev in ("/dev/null", "/dev/urandom"):
+    open(_dev, "wb").close()
+try:
+    open("/dev/wcdl-not-shm", "w")
+    print("WROTE /dev")
+except OSError as e:
+    print("refused /dev", type(e).__name__)
+"""
+
+
+def test_kernels_do_not_share_dev_shm(tmp_path):
+    """/dev/shm is a kernel's own (a private tmpfs): nothing planted there by another process
+    is seen, and nothing a kernel leaves reaches the machine's; the rest of /dev is not writable."""
+    outside = Path("/dev/shm/wcdl-planted-" + secrets.token_hex(4))
+    if not Path("/dev/shm").is_dir():
+        pytest.skip("no /dev/shm here")
+    outside.write_text("from a classmate")
+    try:
+        records, final, out, _ = run_notebook(tmp_path, WRONG, before=DEV_SHM)
+    finally:
+        outside.unlink()
+    if "private /dev/shm" not in final["sandbox"]:
+        pytest.skip(f"no private mount namespace here: {final['sandbox']}")
+    assert "SEEN" not in out and "WROTE /dev" not in out and "refused /dev" in out, out[-2000:]
+    assert not Path("/dev/shm/wcdl-from-the-kernel").exists()
+    assert earned(records) == []
+
+
+def test_autograde_refuses_without_an_os_sandbox_unless_told(tmp_path, monkeypatch, capsys):
+    from grader import cli, sandbox
+
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    monkeypatch.delenv("WCDL_NO_LANDLOCK", raising=False)
+    monkeypatch.delenv("WCDL_NO_GUARD", raising=False)
+    monkeypatch.setattr(sandbox, "_PROBE", (False, "this system has no Landlock"))
+    assert cli.main(["autograde", str(subs), "--out", str(tmp_path / "out"), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "no OS sandbox here: this system has no Landlock" in err and "--without-os-sandbox" in err
+    assert not (tmp_path / "out").exists()
+    # told explicitly, it goes on to grade (and says it grades with the weaker protection)
+    class Started(Exception):
+        pass
+
+    def grading(*a, **k):
+        raise Started
+
+    monkeypatch.setattr(cli, "autograde", grading)
+    with pytest.raises(Started):
+        cli.main(["autograde", str(subs), "--out", str(tmp_path / "out"), "--quiet", "--without-os-sandbox"])
+    assert "grading without an OS sandbox" in capsys.readouterr().err
