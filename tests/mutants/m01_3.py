@@ -110,4 +110,7 @@ MUTANTS = [
       "linear = 2 * (4 * d * d + 2 * d * d_ff)",
       "linear = 2 * (4 * d * d + 2 * d * 4 * d)",
       "m01_flops_per_token", "feed-forward size assumed to be 4 * d (true for MiniLM only)", hidden_only=True),
+    M(NB, "m01_attention_answer", "torch.finfo(x.dtype).min", "-10000.0",
+      "m01_attention", "attention: -10000 on padding keys (an all-padding sequence still follows its scores)",
+      hidden_only=True),
 ]

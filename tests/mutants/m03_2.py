@@ -84,4 +84,7 @@ MUTANTS = [
       "            acc += a[j]\n            out[j] = acc\n    return\n"
       "    s = cuda.shared.array(SCAN_TPB, float32)\n    t = cuda.threadIdx.x\n",
       "m03_scan", "scan: thread 0 scans the whole array in a loop (serial)", hidden_only=True),
+    M(NB, "m03_scan_answer", "scan_kernel[1, SCAN_TPB](a, out)", "scan_kernel[1, a.size](a, out)",
+      "m03_scan", "scan: launches len(a) threads, not the block of SCAN_TPB the kernel is written for",
+      hidden_only=True),
 ]

@@ -96,4 +96,6 @@ MUTANTS = [
       "m05_score_function_grad", "score: noise cast to float32", hidden_only=True),
     M(NB, "m05_score_function_grad_answer", "score = eps / sigma", "score = eps\n    score /= sigma",
       "m05_score_function_grad", "score: divides the caller's eps in place"),
+    M(NB, "m05_reparameterize_answer", "eps = torch.randn_like(mu)", "eps = torch.randn(mu.shape)",
+      "m05_reparameterize", "reparameterize: float32 noise promotes a float16/bfloat16 sample", hidden_only=True),
 ]
