@@ -306,6 +306,9 @@ def inspect_submission(path: Path, source_path: Path, follow_links: bool = False
     except json.JSONDecodeError as e:
         return None, (f"{path.name}: not valid JSON (line {e.lineno}, column {e.colno}); the file is damaged. "
                       f"Start from a fresh copy of {name} and paste your answers in.")
+    except RecursionError:
+        return None, (f"{path.name}: its JSON is nested too deeply to be a notebook; the file is damaged. "
+                      f"Start from a fresh copy of {name} and paste your answers in.")
     try:
         with warnings.catch_warnings():
             # a copied cell repeats its cell id: nbformat renumbers it (and says so on stderr)
