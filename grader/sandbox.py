@@ -847,8 +847,11 @@ def _restore():
                 if now is MISSING or _learners(now):
                     changed.append(c.__module__ + "." + c.__qualname__ + "." + k)
         # anything added after the snapshot would shadow what the class inherits (Tensor.__eq__,
-        # Tensor.numpy over TensorBase's ...)
+        # Tensor.cpu over TensorBase's ...); a library's own code may add methods (transformers
+        # adds Module.smart_apply), known by its code's file (code cannot claim one: see compile)
         for k in [k for k in cur if k not in names]:
+            if not (str_startswith(k, "__") and str_endswith(k, "__")) and _library_code(cur[k]):
+                continue
             try:
                 type_delattr(c, k)
                 changed.append(c.__module__ + "." + c.__qualname__ + "." + k)
@@ -856,6 +859,16 @@ def _restore():
                 pass
     for x in changed:
         _note("restored", x)
+
+
+def _library_code(v):
+    for attr in ("__func__", "fget"):        # classmethod, staticmethod, property
+        inner = getattr(v, attr, None)
+        if inner is not None:
+            v = inner
+    code = getattr(v, "__code__", None)
+    fn = getattr(code, "co_filename", None)
+    return type(fn) is str and (_trusted(fn) or _sw(fn, STDLIB))
 
 
 def _restore_deep():
