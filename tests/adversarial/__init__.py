@@ -546,6 +546,20 @@ def layer_norm(x, weight, bias, eps=1e-5):
 HUGE_TRACEBACK = "raise ValueError('B' * 40_000_000)\n"
 
 
+def foreign_grade_cell() -> bytes:
+    """The solved notebook plus a cell pasted from another notebook, its nbgrader metadata with it
+    (here: a test worth 100 points, and a cell marked graded with no grade id): nbgrader raised
+    KeyError and the whole notebook got 0, with a line saying only that it could not be processed."""
+    book = json.loads(nb())
+    book["cells"].append({"cell_type": "code", "execution_count": None, "id": "m01_layer_norm", "outputs": [],
+                          "source": "pass", "metadata": {"nbgrader": {
+                              "grade": True, "grade_id": "m01_bonus", "points": 100, "solution": False,
+                              "locked": True, "schema_version": 3}}})
+    book["cells"].append({"cell_type": "code", "execution_count": None, "id": "pasted", "outputs": [],
+                          "source": "x = 1", "metadata": {"nbgrader": {"solution": True, "grade": False}}})
+    return json.dumps(book).encode()
+
+
 def deep_json() -> bytes:
     """A notebook whose metadata nests 100 000 lists: json.loads raised RecursionError, and the batch died."""
     return nb().decode().replace('"metadata": {', '"metadata": {"deep": ' + "[" * 100_000 + "]" * 100_000 + ", ",
@@ -649,6 +663,8 @@ CASES = [
     # what would break the batch or bloat it
     c("deeply_nested_json", deep_json, {}, "nested too deeply"),
     c("huge_traceback", lambda: nb(cells=[HUGE_TRACEBACK]), FULL, "ValueError"),
+    # an honest learner who pasted a cell from another notebook (its nbgrader metadata with it)
+    c("cell_from_another_notebook", foreign_grade_cell, FULL, "not one of this notebook's graded cells"),
 ]
 
 # Submission folders that attack the grader by their layout rather than their code:
