@@ -395,7 +395,7 @@ def test_without_landlock_the_audit_hook_holds_the_line(tmp_path):
 
 
 UNGUARDED = ["redefine_helpers", "patch_numpy_torch_testing", "input_transformer_skips_tests",
-             "plant_module_for_next_notebook", "shadow_builtins"]
+             "plant_module_for_next_notebook", "shadow_builtins", "method_added_to_tensor", "patch_numpy_internals"]
 
 
 def test_the_cheats_are_real(tmp_path):
