@@ -306,6 +306,9 @@ def inspect_submission(path: Path, source_path: Path, follow_links: bool = False
     except json.JSONDecodeError as e:
         return None, (f"{path.name}: not valid JSON (line {e.lineno}, column {e.colno}); the file is damaged. "
                       f"Start from a fresh copy of {name} and paste your answers in.")
+    except RecursionError:
+        return None, (f"{path.name}: its JSON is nested too deeply to be a notebook; the file is damaged. "
+                      f"Start from a fresh copy of {name} and paste your answers in.")
     try:
         with warnings.catch_warnings():
             # a copied cell repeats its cell id: nbformat renumbers it (and says so on stderr)
@@ -596,6 +599,29 @@ def dedupe_cells(nb) -> list[str]:
     return notes
 
 
+def foreign_cells(nb, source_nb) -> list[str]:
+    """Cells whose nbgrader metadata names a cell this notebook does not have (a cell pasted from
+    another notebook, or made up): nbgrader cannot grade a notebook holding one. They stay in
+    the notebook as ordinary cells, earning nothing. Returns notes."""
+    known = {m.get("grade_id") for m in grade_cells(source_nb)}
+    notes = []
+    for cell in nb.cells:
+        meta = cell.get("metadata", {})
+        if "nbgrader" not in meta:
+            continue
+        nbg = meta["nbgrader"] if isinstance(meta["nbgrader"], dict) else {"grade": True}
+        gid = nbg.get("grade_id")
+        if isinstance(gid, str) and gid in known:
+            continue
+        if gid is None and not any(nbg.get(k) for k in ("grade", "solution", "task", "locked")):
+            continue            # metadata nbgrader ignores
+        del meta["nbgrader"]
+        name = repr(gid[:80]) if isinstance(gid, str) else "(with no grade id)"
+        notes.append(f"cell {name} is not one of this notebook's graded cells (pasted from another "
+                     "notebook?); the grader ran it as an ordinary cell")
+    return notes
+
+
 def stage_submission(root: Path, module: str, student: str, files: dict[str, Path], sources: dict[str, Path],
                      follow_links: bool = False):
     """Copy a student's readable notebooks into submitted/<student>/<module>/.
@@ -617,7 +643,7 @@ def stage_submission(root: Path, module: str, student: str, files: dict[str, Pat
         if problem:
             results.append(zero_result(student, module, name, source_nb, problem))
             continue
-        notes[name] = dedupe_cells(nb) + submission_notes(nb, sources[name], COURSE / module / f"{name}.ipynb")
+        notes[name] = foreign_cells(nb, source_nb) + dedupe_cells(nb) + submission_notes(nb, sources[name], COURSE / module / f"{name}.ipynb")
         nbformat.write(nb, dest_dir / f"{name}.ipynb")
         good.append((name, source_nb))
     return results, good, notes

@@ -195,7 +195,21 @@ _MODULES = {"ctypes", "gc", "inspect", "importlib", "imp", "marshal", "dill", "c
             "signal", "_thread", "subprocess", "socket", "urllib", "requests", "http", "sqlite3", "shutil",
             "pty", "code", "codeop", "IPython", "ipykernel", "sys", "os", "pathlib", "glob", "types",
             "nbgrader", "grader", "jupyter_client", "linecache", "traceback", "atexit", "faulthandler",
-            "resource", "mmap", "_posixsubprocess", "pickle", "io"}
+            "resource", "mmap", "_posixsubprocess", "pickle", "io", "threading", "concurrent", "asyncio",
+            "multiprocessing", "weakref", "sched", "readline", "rlcompleter"}
+# special methods through which an object the learner's function returns can lie to a check, or run
+# learner code where a check only meant to look at a value (defined, assigned or named as a string)
+_LYING = {"__torch_function__", "__torch_dispatch__", "__array_ufunc__", "__array_function__", "__array__",
+          "__array_wrap__", "__array_finalize__", "__array_priority__", "__array_interface__",
+          "__array_struct__", "__cuda_array_interface__", "__dlpack__", "__eq__", "__ne__", "__lt__",
+          "__le__", "__gt__", "__ge__", "__bool__", "__float__", "__int__", "__index__", "__complex__",
+          "__abs__", "__round__", "__hash__", "__getattr__", "__getattribute__", "__setattr__", "__delattr__",
+          "__del__", "__init_subclass__", "__set_name__", "__class_getitem__", "__instancecheck__",
+          "__subclasscheck__", "__format__", "__repr__", "__str__", "__reduce__", "__reduce_ex__",
+          "__get__", "__set__", "__delete__", "__mro_entries__", "__prepare__"}
+# classes whose subclasses the checks take for the genuine thing
+_TRUSTED_BASES = {"Tensor", "ndarray", "Parameter", "generic", "float", "int", "str", "tuple", "list", "dict",
+                  "type", "ModuleType", "Exception", "BaseException", "AssertionError"}
 _CALLS = {"open", "exec", "eval", "compile", "__import__", "globals", "vars", "locals", "setattr", "delattr",
           "getattr", "exit", "quit", "get_ipython", "breakpoint", "input", "memoryview"}
 _DUNDERS = {"__code__", "__globals__", "__dict__", "__class__", "__subclasses__", "__mro__", "__bases__",
@@ -227,6 +241,30 @@ def scan_code(source: str) -> list[tuple[int, str]]:
             else:
                 module_names |= {(a.asname or a.name) for a in node.names}
     for node in ast.walk(tree):
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            mods = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""]
+            for m in mods:      # a library's private internals (numpy._core, torch._C ...)
+                if any(part.startswith("_") for part in m.split(".")[1:]):
+                    found.append((node.lineno, f"import {m} (a library's internals)"))
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name in _LYING:
+            found.append((node.lineno, f"def {node.name}"))
+        elif isinstance(node, ast.ClassDef):
+            for base in node.bases:
+                tail = base.attr if isinstance(base, ast.Attribute) else getattr(base, "id", None)
+                if tail in _TRUSTED_BASES:
+                    found.append((node.lineno, f"class {node.name}({ast.unparse(base)})"))
+            if node.keywords:
+                found.append((node.lineno, f"class {node.name} with a metaclass or class keywords"))
+            for stmt in node.body:
+                if isinstance(stmt, (ast.Assign, ast.AnnAssign)):
+                    for t in (stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]):
+                        if isinstance(t, ast.Name) and t.id in _LYING:
+                            found.append((stmt.lineno, f"{t.id} = ... in class {node.name}"))
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value in _LYING:
+            found.append((node.lineno, f"the name {node.value!r}"))
+        elif isinstance(node, ast.Attribute) and node.attr in ("as_subclass", "_make_subclass", "_C",
+                                                                "DisableTorchFunction", "DisableTorchFunctionSubclass"):
+            found.append((node.lineno, f".{node.attr}"))
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in _CALLS:
             if node.func.id == "getattr" and len(node.args) >= 2 and isinstance(node.args[1], ast.Constant) \
                     and not str(node.args[1].value).startswith("_"):
@@ -602,14 +640,20 @@ class GuardedExecute(Execute):
         kind = msg.get("msg_type")
         content = msg.get("content", {})
         if kind == "error":
+            content["ename"] = str(content.get("ename", ""))[:200]
             content["evalue"] = str(content.get("evalue", ""))[:10_000]
-            tb = content.get("traceback") or []
-            content["traceback"] = tb[:5] + ["..."] + tb[-40:] if len(tb) > 50 else tb
+            tb = [str(line) for line in content.get("traceback") or []]
+            tb = tb[:5] + ["..."] + tb[-40:] if len(tb) > 50 else tb
+            # a line quotes the message (and the code) whole: a 40 MB message is 40 MB in each line
+            content["traceback"] = [line if len(line) <= 10_000 else
+                                    line[:10_000] + f" [... {len(line) - 10_000:,} characters cut]" for line in tb]
             return super().output(outs, msg, display_id, cell_index)
         if kind == "stream":
             size = len(content.get("text", ""))
         elif kind in ("display_data", "execute_result", "update_display_data"):
-            size = sum(len(v) if isinstance(v, str) else len(json.dumps(v)) for v in content.get("data", {}).values())
+            # its metadata is kept in the notebook too
+            size = sum(len(v) if isinstance(v, str) else len(json.dumps(v)) for v in content.get("data", {}).values()) \
+                + len(json.dumps(content.get("metadata") or {}))
         else:
             return super().output(outs, msg, display_id, cell_index)
         used = self._bytes.get(cell_index, 0)

@@ -527,6 +527,11 @@ PROC_EVENTS = frozenset(("subprocess.Popen", "os.system", "os.exec", "os.posix_s
 ALWAYS_REFUSE = frozenset(("gc.get_objects", "gc.get_referrers", "gc.get_referents", "sys._current_frames",
                            "sys.settrace", "sys.setprofile", "sys._current_exceptions"))
 FRAME_ATTRS = frozenset(("tb_frame", "gi_frame", "cr_frame", "ag_frame"))
+# packages whose loaded modules the test's start restores (their code; see _restore_deep)
+DEEP_PACKAGES = frozenset(("numpy", "torch", "wcdl", "math", "cmath", "operator", "functools", "itertools",
+                           "collections", "numbers", "contextlib", "copy", "abc", "types", "typing", "enum", "re",
+                           "warnings", "weakref", "inspect", "dataclasses", "traceback", "linecache", "random",
+                           "statistics", "fractions", "decimal", "_collections_abc", "_operator", "_functools"))
 VOLATILE_BUILTINS = frozenset(("input", "_", "__", "___", "getpass"))   # ipykernel and the displayhook set these
 MODULE_DUNDERS = frozenset(("__name__", "__doc__", "__package__", "__loader__", "__spec__"))
 GUARDED_ATTRS = frozenset(("__code__", "__defaults__", "__kwdefaults__", "__globals__"))
@@ -801,6 +806,13 @@ def _snapshot():
         if isinstance(c, type):
             classes.append(c)
     S["snap"] = snap
+    deep = []
+    for name, m in list(sys_mod.modules.items()):
+        if name in snap or type(m) is not type(sys_mod) or str_split(name, ".")[0] not in DEEP_PACKAGES:
+            continue
+        d = m.__dict__
+        deep.append((name, m, d, {k: v for k, v in list(d.items()) if _code_like(v)}))
+    S["deep"] = deep
     # every builtin name: in a test it means the genuine builtin, whatever the notebook defined
     S["builtin_names"] = tuple(k for k in snap["builtins"][2] if k not in MODULE_DUNDERS and k not in VOLATILE_BUILTINS)
     S["classes"] = [(c, {k: v for k, v in c.__dict__.items() if _code_like(v)}
@@ -862,8 +874,12 @@ def _restore():
                     continue
                 if now is MISSING or _learners(now):
                     changed.append(c.__module__ + "." + c.__qualname__ + "." + k)
-        # a special method added after the snapshot would shadow the original (Tensor.__eq__ ...)
-        for k in [k for k in cur if k not in names and str_startswith(k, "__") and str_endswith(k, "__")]:
+        # anything added after the snapshot would shadow what the class inherits (Tensor.__eq__,
+        # Tensor.cpu over TensorBase's ...); a library's own code may add methods (transformers
+        # adds Module.smart_apply), known by its code's file (code cannot claim one: see compile)
+        for k in [k for k in cur if k not in names]:
+            if not (str_startswith(k, "__") and str_endswith(k, "__")) and _library_code(cur[k]):
+                continue
             try:
                 type_delattr(c, k)
                 changed.append(c.__module__ + "." + c.__qualname__ + "." + k)
@@ -871,6 +887,35 @@ def _restore():
                 pass
     for x in changed:
         _note("restored", x)
+
+
+def _library_code(v):
+    for attr in ("__func__", "fget"):        # classmethod, staticmethod, property
+        inner = getattr(v, attr, None)
+        if inner is not None:
+            v = inner
+    code = getattr(v, "__code__", None)
+    fn = getattr(code, "co_filename", None)
+    return type(fn) is str and (_trusted(fn) or _sw(fn, STDLIB))
+
+
+def _restore_deep():
+    # At a test's start: the functions, classes and submodules of every module the libraries had
+    # loaded at the snapshot (numpy._core.numeric, torch.autograd, functools ...), which the checks
+    # reach only indirectly. Their data (caches, flags) is theirs to change and is left alone.
+    mods = sys_mod.modules
+    for name, m, d, saved in S["deep"]:
+        cur = mods.get(name, MISSING)
+        if cur is not m:
+            mods[name] = m
+            if cur is MISSING or type(cur) is not type(m):
+                _note("restored", "sys.modules[" + name + "]")
+        for k, v in saved.items():
+            now = d.get(k, MISSING)
+            if now is not v:
+                d[k] = v
+                if now is MISSING or _learners(now):
+                    _note("restored", name + "." + k)
 
 
 def _wrap(fn):
@@ -956,6 +1001,7 @@ def _run_test(args, req):
     BUSY.discard(tid)
     try:
         try:
+            _restore_deep()
             _restore()
             user = S["user_ns"] if S["user_ns"] is not None else {}
             ns = dict(user)
@@ -1073,7 +1119,7 @@ def _private_hook(policy: dict, sandbox: str, landlocked: bool, deny: list[str],
               "snapshot_modules": policy.get("snapshot_modules", []),
               "snapshot_classes": policy.get("snapshot_classes", [])},
         "S": {"armed": False, "in_test": False, "ran": {}, "notes": {}, "overlay": {}, "user_ns": None,
-              "snap": {}, "classes": [], "protected": frozenset(), "bindings": {}, "codes": [],
+              "snap": {}, "deep": [], "classes": [], "protected": frozenset(), "bindings": {}, "codes": [],
               "sandbox": sandbox, "landlocked": landlocked, "main": None, "builtin_names": ()},
         "KEY": bytes.fromhex(policy["key"]), "NONCE": policy["nonce"], "RECORD_PREFIX": RECORD_PREFIX,
         "RECORD_FD": record_fd,

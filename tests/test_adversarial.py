@@ -255,11 +255,20 @@ def test_the_exports_have_one_row_per_student(batch):
     assert {"m01_layer_norm", "m01_dropout", "total", "max_total"} <= set(table[0])
 
 
+def test_no_output_bloats_the_notebook(batch):
+    """A traceback quotes its message whole in a line: capped like every other output."""
+    out = batch["out"]
+    for folder in ("autograded", "feedback"):
+        size = sum(f.stat().st_size for f in (out / folder / "huge_traceback").rglob("*") if f.is_file())
+        assert size < 2_000_000, f"{folder}/huge_traceback holds {size:,} bytes"
+
+
 def test_suspicious_code_is_listed_for_review(batch):
     review = batch["report"]["review"]
     flagged = {key.split("/")[0] for key in review}
     for name in ("patch_wcdl_checks", "swap_sys_modules", "steal_solution_files", "segfault", "kill_the_grader",
-                 "rebind_helpers_while_tested", "rebind_through_frames", "input_transformer_skips_tests"):
+                 "rebind_helpers_while_tested", "rebind_through_frames", "input_transformer_skips_tests",
+                 "method_added_to_tensor", "patch_numpy_internals", "tensor_subclass_liar"):
         assert name in flagged, f"{name} is not flagged for review: {sorted(flagged)}"
     assert "control_solved" not in flagged and "control_untouched" not in flagged
 
@@ -341,6 +350,11 @@ def test_the_scan_sees_through_the_usual_disguises():
     assert flagged("(lambda: 0).__code__")
     assert flagged("x = get_ipython()")
     assert flagged("open('/etc/passwd').read()")
+    assert flagged("class T(torch.Tensor):\n    @classmethod\n    def __torch_function__(cls, f, t, a=(), k=None): pass")
+    assert flagged("class A(np.ndarray):\n    __array_ufunc__ = None")
+    assert flagged("T = type('T', (object,), {'__eq__': lambda s, o: True})")
+    assert flagged("import threading\nthreading.Thread(target=f).start()")
+    assert flagged("import numpy._core.numeric as n")
     assert not flagged("import torch\ny = torch.nn.functional.relu(x).sum(dim=-1)")
 
 
@@ -381,7 +395,7 @@ def test_without_landlock_the_audit_hook_holds_the_line(tmp_path):
 
 
 UNGUARDED = ["redefine_helpers", "patch_numpy_torch_testing", "input_transformer_skips_tests",
-             "plant_module_for_next_notebook", "shadow_builtins"]
+             "plant_module_for_next_notebook", "shadow_builtins", "method_added_to_tensor", "patch_numpy_internals"]
 
 
 def test_the_cheats_are_real(tmp_path):

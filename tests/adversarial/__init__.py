@@ -514,6 +514,57 @@ def _parent_memory():
 _attempt("read the parent's memory", _parent_memory)
 """
 
+# state changed by a cell before the tests, where the snapshot's list of modules and class
+# attributes did not reach: a method added to torch.Tensor over the one it inherits from
+# TensorBase, and the internals np.isclose calls (numpy._core.numeric's globals)
+TENSOR_METHOD_ADDED = """\
+import torch
+torch.Tensor.cpu = lambda self, *a, **k: torch.zeros(tuple(self.shape), dtype=self.dtype)
+"""
+NUMPY_INTERNALS = """\
+import numpy._core.numeric as _n, numpy as _np
+_n.less_equal = lambda a, b, *r, **k: _np.ones(_np.broadcast(a, b).shape, bool)
+_n.isfinite = lambda y, *r, **k: _np.ones(_np.shape(y), bool)
+"""
+# a value that lies to the checks while they run (not defended in-process: it must be flagged)
+TENSOR_LIAR = """\
+import torch, numpy as np
+class _Yes(np.ndarray):
+    def __array_ufunc__(self, ufunc, method, *inputs, **kw):
+        return np.ones(np.broadcast(*[np.asarray(i) for i in inputs]).shape, dtype=bool)
+class Liar(torch.Tensor):
+    @classmethod
+    def __torch_function__(cls, func, types, args=(), kwargs=None):
+        with torch._C.DisableTorchFunctionSubclass():
+            out = func(*args, **(kwargs or {}))
+        return np.asarray(out).view(_Yes) if getattr(func, "__name__", "") == "numpy" else out
+def layer_norm(x, weight, bias, eps=1e-5):
+    return (x * weight + bias).as_subclass(Liar)
+"""
+# 40 MB in each line of a traceback (the message is quoted whole): the graded notebook and the
+# feedback grew by 80 MB per cell
+HUGE_TRACEBACK = "raise ValueError('B' * 40_000_000)\n"
+
+
+def foreign_grade_cell() -> bytes:
+    """The solved notebook plus a cell pasted from another notebook, its nbgrader metadata with it
+    (here: a test worth 100 points, and a cell marked graded with no grade id): nbgrader raised
+    KeyError and the whole notebook got 0, with a line saying only that it could not be processed."""
+    book = json.loads(nb())
+    book["cells"].append({"cell_type": "code", "execution_count": None, "id": "m01_layer_norm", "outputs": [],
+                          "source": "pass", "metadata": {"nbgrader": {
+                              "grade": True, "grade_id": "m01_bonus", "points": 100, "solution": False,
+                              "locked": True, "schema_version": 3}}})
+    book["cells"].append({"cell_type": "code", "execution_count": None, "id": "pasted", "outputs": [],
+                          "source": "x = 1", "metadata": {"nbgrader": {"solution": True, "grade": False}}})
+    return json.dumps(book).encode()
+
+
+def deep_json() -> bytes:
+    """A notebook whose metadata nests 100 000 lists: json.loads raised RecursionError, and the batch died."""
+    return nb().decode().replace('"metadata": {', '"metadata": {"deep": ' + "[" * 100_000 + "]" * 100_000 + ", ",
+                                 1).encode()
+
 
 # ---------------------------------------------------------------- the corpus
 
@@ -603,6 +654,17 @@ CASES = [
     c("planted_module_on_the_path", lambda: nb(wrong=True), {**ZERO, **OTHER_ZERO}, cheat=True,
       extra={OTHER: grabbing_notebook}),
     c("read_around_the_sandbox", lambda: nb(solved=False, after={LN_ANS: READ_AROUND}), ZERO, cheat=True),
+    # state the snapshot did not hold, changed before the tests; a value that lies while they run
+    c("method_added_to_tensor", lambda: nb(wrong=True, before={LN_ANS: TENSOR_METHOD_ADDED}), ZERO, "restored",
+      cheat=True),
+    c("patch_numpy_internals", lambda: nb(wrong=True, before={LN_ANS: NUMPY_INTERNALS}), ZERO, "restored",
+      cheat=True),
+    c("tensor_subclass_liar", lambda: nb(wrong=True, edit={LN_ANS: TENSOR_LIAR}), ZERO, cheat=True),
+    # what would break the batch or bloat it
+    c("deeply_nested_json", deep_json, {}, "nested too deeply"),
+    c("huge_traceback", lambda: nb(cells=[HUGE_TRACEBACK]), FULL, "ValueError"),
+    # an honest learner who pasted a cell from another notebook (its nbgrader metadata with it)
+    c("cell_from_another_notebook", foreign_grade_cell, FULL, "not one of this notebook's graded cells"),
 ]
 
 # Submission folders that attack the grader by their layout rather than their code:
