@@ -30,8 +30,10 @@ from __future__ import annotations
 
 import ast
 import hmac
+import importlib.util
 import json
 import os
+import pkgutil
 import re
 import secrets
 import shutil
@@ -168,6 +170,20 @@ def _late(module: str) -> bool:
     return any(module == m or module.startswith(m + ".") for m in LATE_IMPORTS)
 
 
+def _with_submodules(module: str) -> set[str]:
+    """`module` and, for a package of the course's helpers (wcdl.cuda), its modules: the
+    functions and classes its names run live there, and the snapshot must hold them too."""
+    found = {module}
+    if module.startswith("wcdl."):
+        try:
+            spec = importlib.util.find_spec(module)
+        except (ImportError, ValueError):
+            spec = None
+        for info in pkgutil.iter_modules(spec.submodule_search_locations or [] if spec else []):
+            found.add(f"{module}.{info.name}")
+    return found
+
+
 def helper_bindings(source_nb, tests: list[str]) -> tuple[list[list], list[str]]:
     """Names the tests use that the instructor's own cells import, and their modules."""
     used = set().union(*(_names(t) for t in tests)) if tests else set()
@@ -182,10 +198,10 @@ def helper_bindings(source_nb, tests: list[str]) -> tuple[list[list], list[str]]
             if attr is not None and not _late(f"{module}.{attr}"):
                 # `from torch.nn import functional as F` imports a submodule
                 bindings.append([local, module, attr])
-                modules.add(module)
+                modules.update(_with_submodules(module))
             elif attr is None:
                 bindings.append([local, module, None])
-                modules.add(module)
+                modules.update(_with_submodules(module))
     return bindings, sorted(modules)
 
 

@@ -117,3 +117,18 @@ def test_hidden_test_cells_are_labelled_in_the_release():
         for c in hidden:
             assert c.source == colab.HIDDEN_LABEL, f"{name}: {c.metadata['nbgrader']['grade_id']} is {c.source!r}"
     assert "wcdl check" in colab.HIDDEN_LABEL and "graded" in colab.HIDDEN_LABEL
+
+
+def test_the_wheel_ships_every_module_of_the_packages(tmp_path):
+    """A subpackage (wcdl.cuda) missing from the wheel would break Colab, not this checkout."""
+    import zipfile
+
+    run(sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w", tmp_path, core.REPO,
+        timeout=600)
+    [wheel] = tmp_path.glob("wcdl-*.whl")
+    shipped = set(zipfile.ZipFile(wheel).namelist())
+    for package in ("wcdl", "grader"):
+        for path in (core.REPO / package).rglob("*.py"):
+            name = path.relative_to(core.REPO).as_posix()
+            assert name in shipped, f"{name} is not in the wheel"
+    assert "wcdl/cuda/__init__.py" in shipped and not any(n.startswith(("tests/", "solutions/")) for n in shipped)

@@ -7,6 +7,7 @@ simulator whatever numba's mode: numba's own CUDA simulator (no GPU) or real CUD
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -250,7 +251,7 @@ def test_gpu_present_can_be_forced_off_and_needs_nvidia_smi(monkeypatch):
     monkeypatch.setenv(wc.FORCE_SIM_ENV, "1")
     assert wc.gpu_present() is False
     monkeypatch.delenv(wc.FORCE_SIM_ENV)
-    monkeypatch.setattr(wc.shutil, "which", lambda name: None)
+    monkeypatch.setattr(shutil, "which", lambda name: None)
     assert wc.gpu_present() is False
 
 

@@ -22,17 +22,30 @@ class CheckFailed(AssertionError):
     """A visible test failed; the message is meant for the learner."""
 
 
-def _fail(name: str, lines: list[str], hint: str | None) -> None:
-    msg = [f"{name}: " + lines[0], *("  " + line for line in lines[1:])]
+def failure_message(what: str, *details: str, hint: str | None = None) -> str:
+    """The text of every failed check in the course, one shape for all of them.
+
+    `what` failed (a first line, "name: what happened"), then the `details`
+    (got, expected, where), one indented line each, then the `hint`:
+
+        sum_kernel: 3 of 8 values differ.
+          first at index (5,): expected 2.0, got 0.0.
+          hint: guard the tail of the array.
+    """
+    lines = [what, *(f"  {d}" for d in details)]
     if hint:
-        msg.append(f"  hint: {hint}")
-    raise CheckFailed("\n".join(msg))
+        lines.append(f"  hint: {hint}")
+    return "\n".join(lines)
+
+
+def _fail(name: str, lines: list[str], hint: str | None) -> None:
+    raise CheckFailed(failure_message(f"{name}: {lines[0]}", *lines[1:], hint=hint))
 
 
 def expect(condition: Any, message: str, hint: str | None = None) -> None:
     """Fail with `message` (and `hint`) unless `condition` holds."""
     if not condition:
-        raise CheckFailed(message + (f"\n  hint: {hint}" if hint else ""))
+        raise CheckFailed(failure_message(message, hint=hint))
 
 
 def _describe(x: Any) -> str:

@@ -19,7 +19,7 @@ import torch
 from torch.overrides import TorchFunctionMode
 from torch.utils._python_dispatch import TorchDispatchMode
 
-from .checks import CheckFailed
+from .checks import CheckFailed, failure_message
 
 
 class OpCounter(TorchDispatchMode):
@@ -134,21 +134,19 @@ def assert_no_python_loop(
     n_small, n_large = sum(c_small.values()), sum(c_large.values())
     if n_large > n_small + slack:
         top = ", ".join(f"{k} x{v}" for k, v in c_large.most_common(4))
-        raise CheckFailed(
-            f"{name}: dispatched {n_small} torch ops for size {small} but {n_large} for size {large}.\n"
-            f"  The op count grows with the input, so there is a Python loop over the data "
-            f"(most frequent at size {large}: {top}).\n"
-            "  hint: replace the loop with broadcasting, a matmul, or advanced indexing."
-        )
+        raise CheckFailed(failure_message(
+            f"{name}: dispatched {n_small} torch ops for size {small} but {n_large} for size {large}.",
+            f"The op count grows with the input, so there is a Python loop over the data "
+            f"(most frequent at size {large}: {top}).",
+            hint="replace the loop with broadcasting, a matmul, or advanced indexing."))
     if sum(v_large.values()) > sum(v_small.values()):
         grew = ", ".join(f"{k}: {v_small.get(k, 0)} -> {v}" for k, v in v_large.most_common()
                          if v > v_small.get(k, 0))
-        raise CheckFailed(
+        raise CheckFailed(failure_message(
             f"{name}: moved {sum(v_small.values())} values between torch and Python for size {small} "
-            f"but {sum(v_large.values())} for size {large} ({grew}).\n"
-            "  The data leaves torch (.tolist(), .item(), .numpy(), iterating a tensor) or is built in a "
-            "Python list, so there is a Python loop over it, even if it dispatches few torch ops.\n"
-            "  hint: keep the data in tensors: broadcasting, a matmul, or advanced indexing with index tensors "
-            "(torch.arange, not range or a list)."
-        )
+            f"but {sum(v_large.values())} for size {large} ({grew}).",
+            "The data leaves torch (.tolist(), .item(), .numpy(), iterating a tensor) or is built in a "
+            "Python list, so there is a Python loop over it, even if it dispatches few torch ops.",
+            hint="keep the data in tensors: broadcasting, a matmul, or advanced indexing with index tensors "
+                 "(torch.arange, not range or a list)."))
     return c_large

@@ -55,17 +55,21 @@ def bench(
     repeat: int = 7,
     number: int = 1,
     device: Any = None,
+    sync: Callable[[], Any] | None = None,
     timer: Callable[[], float] = time.perf_counter,
 ) -> Timing:
     """Time `fn()`; return the median seconds per call over `repeat` repeats.
 
     `number` calls are timed together per repeat (for very short calls);
     on CUDA the device is synchronised before reading the clock, because
-    kernels are launched asynchronously. `timer` is injectable for tests.
+    kernels are launched asynchronously: torch's synchronise for a CUDA
+    `device`, or `sync` where the work is not torch's (numba's
+    `cuda.synchronize`). `timer` is injectable for tests.
     """
     if repeat < 1 or number < 1:
         raise ValueError("repeat and number must be >= 1")
-    sync = _sync_for(device)
+    if sync is None:
+        sync = _sync_for(device)
     for _ in range(warmup):
         fn()
     sync()
