@@ -55,6 +55,15 @@ def test_assert_scalar_and_expect():
     checks.expect(True, "never shown")
 
 
+def test_failure_message_is_one_shape_for_every_check():
+    assert checks.failure_message("f: wrong.", "expected 1", "got 2", hint="look") == \
+        "f: wrong.\n  expected 1\n  got 2\n  hint: look"
+    assert checks.failure_message("f: wrong.") == "f: wrong."
+    # the checks, the op counter and the kernel checks all end the same way
+    assert _message(checks.assert_scalar, 2.0, 3.0, name="f", hint="look") == \
+        checks.failure_message("f: expected 3.0, got 2.0.", hint="look")
+
+
 # ---------------------------------------------------------------- ops
 
 def test_op_counter_counts_aten_ops():
@@ -149,6 +158,15 @@ def test_bench_median_with_fake_timer():
     assert t.median == 1.0 and t.times == [1.0] * 5 and t.spread == 0.0
     per_call = timing.bench(lambda: None, warmup=0, repeat=3, number=4, timer=lambda: float(next(ticks)))
     assert per_call.median == 0.25  # 1 tick for 4 calls
+
+
+def test_bench_synchronises_with_the_given_sync_before_each_clock_read():
+    events = []
+    t = timing.bench(lambda: events.append("call"), warmup=1, repeat=2, number=2,
+                     sync=lambda: events.append("sync"), timer=lambda: float(len(events)))
+    # the warm-up is synchronised before the first clock read, every repeat before the next
+    assert events == ["call", "sync", "call", "call", "sync", "call", "call", "sync"]
+    assert t.times == [1.5, 1.5]    # (2 calls + 1 sync) / 2 calls, read after the sync
 
 
 def test_speedup_is_a_ratio_of_medians():

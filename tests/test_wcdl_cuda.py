@@ -7,6 +7,7 @@ simulator whatever numba's mode: numba's own CUDA simulator (no GPU) or real CUD
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -23,7 +24,7 @@ if "numba" not in sys.modules and not wc.gpu_present():
 import numpy as np  # noqa: E402
 from numba import cuda, float32  # noqa: E402
 
-from wcdl.checks import CheckFailed  # noqa: E402
+from wcdl.checks import CheckFailed, failure_message  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 TPB = 8
@@ -425,6 +426,7 @@ def test_not_implemented_stays_not_implemented():
 def test_kernel_error_is_a_check_failure():
     assert issubclass(wc.KernelError, CheckFailed)
     assert "hint: do this" in str(wc.KernelError("broken", "do this"))
+    assert str(wc.KernelError("broken", "do this")) == failure_message("broken", hint="do this")
 
 
 # ---------------------------------------------------------------- checks for test cells
@@ -601,3 +603,42 @@ def test_expect_reads_per_thread_and_launch_shape():
     two_d = wc.simulate(transpose_2d, (3, 2), (4, 4), x, np.zeros((12, 5), np.float32))
     with pytest.raises(CheckFailed, match=r"expected grid=\(2, 1\), block=\(8, 8\)"):
         wc.expect_launch_shape(two_d, (2, 1), (8, 8), "transpose")
+
+
+
+# ---------------------------------------------------------------- the package's layout
+
+def test_only_numba_sim_knows_numbas_internals():
+    """A numba upgrade touches one file: private numba paths and attributes appear nowhere else."""
+    internals = re.compile(r"numba\.cuda\.simulator|numba\.cuda\.dispatcher|numba\.np\b|FakeCUDAKernel|"
+                           r"CUDADispatcher|\bpy_func\b|\btargetoptions\b|\._ary\b|\._device\b")
+    package = Path(wc.__file__).parent
+    assert (package / "_numba_sim.py").read_text().count("FakeCUDAKernel") > 1
+    for path in package.glob("*.py"):
+        if path.name == "_numba_sim.py":
+            continue
+        code = "\n".join(line for line in path.read_text().splitlines() if not line.lstrip().startswith("#"))
+        found = internals.findall(code)
+        assert not found, f"{path.name} uses numba internals {found}: they belong in _numba_sim.py"
+
+
+def test_the_grader_snapshots_every_module_of_the_package():
+    """The guard restores the helpers' functions and classes before each test: those of every
+    module of wcdl.cuda (the classes a test cell reaches through traced(), Launch and Trace)."""
+    import inspect
+    import pkgutil
+
+    import nbformat
+
+    from grader.guard import helper_bindings
+
+    nb = nbformat.read(REPO / "solutions" / "03_cuda_kernels" / "m03_2_sum_an_array.ipynb", as_version=4)
+    tests = [c.source for c in nb.cells if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("grade")]
+    _, modules = helper_bindings(nb, tests)
+    assert "wcdl.cuda" in modules
+    for info in pkgutil.iter_modules(wc.__path__):
+        assert f"wcdl.cuda.{info.name}" in modules, info.name
+    for name in wc.__all__:
+        obj = getattr(wc, name)
+        if inspect.isclass(obj) or inspect.isfunction(obj):
+            assert obj.__module__ in modules, (name, obj.__module__)
