@@ -5,8 +5,9 @@ Plumbing lives here so the notebooks can stay about the idea: `checks`
 (honest benchmarks), `device`, `models` (offline MiniLM), `roofline`
 (measuring and plotting a machine's roofline), `cuda` (numba.cuda kernels in
 a checking simulator, with memory-access counts), `data` (the SMS Spam
-Collection, sha256-verified), `rl` (CartPole plumbing) and `impala`
-(actor processes and shared-memory rollout buffers).
+Collection, sha256-verified), `rl` (CartPole plumbing) `impala`
+(actor processes and shared-memory rollout buffers) and `feed` (DataLoader
+producers and a stand-in consumer).
 """
 
 __version__ = "0.1.0"

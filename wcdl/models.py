@@ -39,19 +39,30 @@ def load_minilm(device: str | None = None):
     Offline by construction: the hub is switched off before transformers is
     imported, and files are read from the installed package only.
     """
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    from transformers import AutoModel, AutoTokenizer
-    from transformers.utils import logging as hf_logging
+    tokenizer = load_tokenizer()
+    from transformers import AutoModel
 
-    hf_logging.disable_progress_bar()
-    hf_logging.set_verbosity_error()
     path = minilm_path()
-    tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
     # eager attention: the plain matmul + softmax path the course rebuilds
     model = AutoModel.from_pretrained(path, local_files_only=True, attn_implementation="eager")
     model.eval()
     if device is not None:
         model.to(device)
     return model, tokenizer
+
+
+def load_tokenizer():
+    """MiniLM's tokenizer alone (no weights): what a data-loading worker needs.
+
+    Offline by construction, like `load_minilm`: the hub is switched off
+    before transformers is imported.
+    """
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    from transformers import AutoTokenizer
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+    hf_logging.set_verbosity_error()
+    return AutoTokenizer.from_pretrained(minilm_path(), local_files_only=True)
