@@ -321,7 +321,7 @@ def test_hidden_tests_never_reach_a_learner(name, tmp_path):
 
     # what `wcdl check` prints: the learner messages of failed tests
     for cell in graded.cells:
-        meta = cell.get("metadata", {}).get("nbgrader", {})
+        meta = core.nbgrader_meta(cell)
         if meta.get("grade") and not meta.get("solution"):
             for ename in ("CheckFailed", "ValueError", "NameError", "AssertionError"):
                 msg = core.learner_message((ename, quote), HIDDEN_BEGIN in cell.source, hidden) or ""
@@ -334,7 +334,7 @@ def test_solutions_raise_no_review_flags(name):
     source = nbformat.read(SOURCES[name], as_version=4)
     answers = nbformat.read(SOURCES[name], as_version=4)
     for cell in answers.cells:
-        if cell.get("metadata", {}).get("nbgrader", {}).get("solution"):
+        if core.nbgrader_meta(cell).get("solution"):
             cell.source = "\n".join(ln for ln in cell.source.splitlines() if "### " not in ln)
     release_path = core.COURSE / SOURCES[name].parent.name / f"{name}.ipynb"
     release = nbformat.read(release_path, as_version=4) if release_path.exists() else None

@@ -47,7 +47,7 @@ WRONG = {  # plausible-looking answers that are wrong: only a cheat could earn p
 # ---------------------------------------------------------------- builders
 
 def _gid(cell):
-    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+    return core.nbgrader_meta(cell).get("grade_id")
 
 
 def nb(solved=True, wrong=False, slim=True, before=None, after=None, delete=(), edit=None, cells=(),
