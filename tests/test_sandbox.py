@@ -347,6 +347,25 @@ def test_a_reference_means_the_test_cells_own(tmp_path, how):
     assert "LEAK" not in out and MARKER not in out
 
 
+def test_the_hook_is_a_file_never_imported_and_its_names_are_listed():
+    """grader/_hook.py is compiled into the guard's private namespace, never imported; the names
+    it lists for linters are exactly those grader.sandbox._private_hook binds there."""
+    import ast
+    import importlib
+    import inspect
+
+    from grader import sandbox
+
+    with pytest.raises(ImportError, match="never import it"):
+        importlib.import_module("grader._hook")
+    tree = ast.parse(Path(sandbox.HOOK_PATH).read_text())
+    [block] = [n for n in tree.body if isinstance(n, ast.If) and isinstance(n.test, ast.Constant) and n.test.value is False]
+    listed = {t.id for n in block.body for t in n.targets}
+    [bound] = [n.value for n in ast.walk(ast.parse(inspect.getsource(sandbox._private_hook)))
+               if isinstance(n, ast.Assign) and [t.id for t in n.targets if isinstance(t, ast.Name)] == ["g"]]
+    assert listed == {k.value for k in bound.keys if not k.value.startswith("__")}
+
+
 # ---------------------------------------------------------------- class 2: files planted where the guard imports
 
 PLANTED = GRAB + """
