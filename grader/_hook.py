@@ -654,9 +654,13 @@ def _restore_deep():
                     _note("restored", name + "." + k)
 
 
-def _wrap(fn):
+def _wrap(fn, reference=False):
+    # a helper (or a reference a test cell defined): each call first puts back what it relies on
+    # (the libraries; for a reference, its globals too), which learner code may have changed
     def guarded(*a, **k):
         _restore()
+        if reference:
+            _restore_ref_globals()
         return fn(*a, **k)
     try:
         guarded.__name__ = fn.__name__
@@ -664,21 +668,6 @@ def _wrap(fn):
     except Exception:
         pass
     return guarded
-
-
-def _wrap_ref(fn):
-    # a reference a test cell defined: each call first puts back what it relies on (the
-    # libraries, its globals), which learner code the test called may have changed
-    def reference(*a, **k):
-        _restore()
-        _restore_ref_globals()
-        return fn(*a, **k)
-    try:
-        reference.__name__ = fn.__name__
-        reference.__doc__ = fn.__doc__
-    except Exception:
-        pass
-    return reference
 
 
 def _keep_references(t, ns):
@@ -692,7 +681,7 @@ def _keep_references(t, ns):
         v = ns.get(k, MISSING)
         if type(v) is FunctionType and str_eq(FUNC_CODE(v).co_filename, fn):
             S["protected"] = S["protected"] | frozenset((id(v),))
-            S["refs"][k] = (_wrap_ref(v), v, t["hidden"])
+            S["refs"][k] = (_wrap(v, reference=True), v, t["hidden"])
         elif isinstance(v, type):
             S["classes"].append((v, {a: x for a, x in v.__dict__.items() if _code_like(x)}, frozenset(v.__dict__)))
             S["refs"][k] = (v, v, t["hidden"])

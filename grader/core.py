@@ -23,7 +23,7 @@ from pathlib import Path
 
 import nbformat
 
-from grader.preprocessors import is_hidden_test_cell
+from grader.preprocessors import hidden_lines, is_hidden_test_cell
 
 REPO = Path(__file__).resolve().parents[1]
 SOLUTIONS = REPO / "solutions"
@@ -495,13 +495,6 @@ def redact(text: str, hidden_text: set[str]) -> str:
     return text
 
 
-def hidden_code_lines(source_nb) -> set[str]:
-    """Distinctive lines of a notebook's hidden tests (to keep them out of anything a learner sees)."""
-    from grader.preprocessors import hidden_lines
-
-    return hidden_lines(source_nb)
-
-
 def _read_graded(path: Path):
     """The graded notebook nbgrader wrote, read without following a link; None if absent."""
     try:
@@ -515,7 +508,7 @@ def results_for(root: Path, module: str, student: str, notebook: str, source_nb)
     """Read one graded notebook's per-exercise scores from the gradebook."""
     from nbgrader.api import MissingEntry
 
-    hidden_text = hidden_code_lines(source_nb)
+    hidden_text = hidden_lines(source_nb)      # kept out of anything a learner sees
     with gradebook(root) as gb:
         try:
             grades = {g.name: (float(g.score), float(g.max_score))

@@ -22,6 +22,7 @@ import pytest
 from grader import core
 from grader.guard import FINAL_SOURCE, SETUP_SOURCE, STUB_SOURCE, parse_records
 from grader.sandbox import POLICY_ENV, landlock_abi, os_sandbox_available
+from tests.adversarial import GRAB_FROM, TRACEBACK_WALK
 
 MARKER = "SECRET-HIDDEN-MARKER"
 VISIBLE = """\
@@ -52,16 +53,7 @@ for src in json.load(open("cells.json")):
 
 # what an attacker does once they hold a frame of the guard: its namespace holds the key,
 # the record writer and the tests
-GRAB = r"""
-import sys
-def _grab_from(f):
-    n = 0
-    while f is not None and n < 500:
-        g = f.f_globals
-        if g.get("__name__") == "wcdl_guard_private":
-            return g
-        f = f.f_back
-        n += 1
+GRAB = GRAB_FROM + r"""
 def _forge(g, how):
     print("LEAK", how, flush=True)
     try:
@@ -182,20 +174,6 @@ class Name(str):
 Evil.__name__ = Name("CheckFailed")
 def layer(x):
     raise Evil("no")
-"""
-
-TRACEBACK_WALK = """\
-import gc
-try:
-    gc.get_objects()
-except Exception as e:
-    def _walk(tb=e.__traceback__):
-        while tb is not None:
-            g = _grab_from(tb.tb_frame)
-            if g:
-                return g
-            tb = tb.tb_next
-    _try("a refusal's traceback", _walk)
 """
 
 EARLY = """\

@@ -358,9 +358,8 @@ raise ValueError('<img src=w onerror=alert("{XSS}")>')
 XSS_MARKDOWN = (f'My notes <script>alert("{XSS}")</script> <img src=v onerror=alert("{XSS}")> '
                 f'[x](javascript:alert("{XSS}"))')
 
-# what an attacker does once they hold a frame of the guard: its namespace holds the key, the
-# record writer and the tests (tests/test_sandbox.py has the same, quicker)
-GRAB = """\
+# a frame's way into the guard: its namespace holds the key, the record writer and the tests
+GRAB_FROM = """\
 import sys
 def _grab_from(f):
     n = 0
@@ -370,6 +369,24 @@ def _grab_from(f):
             return g
         f = f.f_back
         n += 1
+"""
+# a refusal's traceback, walked for a frame of the guard's
+TRACEBACK_WALK = """\
+import gc
+try:
+    gc.get_objects()
+except Exception as e:
+    def _walk(tb=e.__traceback__):
+        while tb is not None:
+            g = _grab_from(tb.tb_frame)
+            if g:
+                return g
+            tb = tb.tb_next
+    _try("a refusal's traceback", _walk)
+"""
+# what an attacker does once they hold a frame of the guard (tests/test_sandbox.py has the same,
+# quicker)
+GRAB = GRAB_FROM + """\
 def _forge(g, how):
     print("got into the grader via", how)
     for t in g["P"]["tests"]:                  # tests not compiled yet: make them empty
@@ -405,19 +422,7 @@ def dropout(x, p, training=True, generator=None):
     raise Evil("no")
 """
 
-TRACEBACK_INTO_GUARD = GRAB + """\
-import gc
-try:
-    gc.get_objects()
-except Exception as e:
-    def _walk(tb=e.__traceback__):
-        while tb is not None:
-            g = _grab_from(tb.tb_frame)
-            if g:
-                return g
-            tb = tb.tb_next
-    _try("a refusal's traceback", _walk)
-"""
+TRACEBACK_INTO_GUARD = GRAB + TRACEBACK_WALK
 
 NESTED_TEST = GRAB + """\
 def layer_norm(x, weight, bias, eps=1e-5):
