@@ -17,7 +17,8 @@ and this module, before ipykernel starts and before any learner code runs:
    folder, and written only in the notebook's folder and a private temp
    folder; no TCP connections; no signals to processes outside the sandbox.
    The OS enforces this: native code and subprocesses are confined too;
-4. installs a Python audit hook (hooks cannot be removed from Python) that
+4. installs a Python audit hook (hooks cannot be removed from Python; its code is
+   grader/_hook.py, compiled into a private namespace, never imported) that
    refuses the same file accesses where Landlock is missing (an allow list:
    the folders Landlock would let it read), refuses new audit hooks, tracing
    and heap walking (gc), and never hands a frame of its own (or one with its
@@ -30,7 +31,8 @@ token only that stub knows (so learner code cannot start, spend or nest a
 test): the hook restores the helper modules (wcdl.checks, numpy, torch, ...)
 and builtins from a snapshot taken before any learner code ran (its imports
 see no folder the notebook can write), runs the test's code in a private
-namespace holding the genuine helpers and the genuine builtins, and prints a
+namespace holding the genuine helpers, the genuine builtins and the functions and
+classes earlier test cells defined (the references tests share), and prints a
 record `wcdl-guard-record <mac> <json>` of the outcome, signed with the
 policy's key. The grader (outside the kernel) gives a test cell its points
 only if its signed record says it passed. The test code never enters the
