@@ -655,12 +655,14 @@ def _restore_deep():
 
 
 def _wrap(fn, reference=False):
-    # a helper (or a reference a test cell defined): each call first puts back what it relies on
-    # (the libraries; for a reference, its globals too), which learner code may have changed
+    # each call first puts back what the function relies on, which learner code may have changed:
+    # for a helper the libraries, for a reference a test cell defined its globals (not the
+    # libraries: a reference may run inside a mode a test entered, whose flags they hold)
     def guarded(*a, **k):
-        _restore()
         if reference:
             _restore_ref_globals()
+        else:
+            _restore()
         return fn(*a, **k)
     try:
         guarded.__name__ = fn.__name__
