@@ -29,11 +29,11 @@ def solved(name: str, sources: dict[str, Path]):
     """The release notebook with every answer cell as the solution (markers removed)."""
     module = sources[name].parent.name
     nb = nbformat.read(core.COURSE / module / f"{name}.ipynb", as_version=4)
-    answers = {c.metadata["nbgrader"]["grade_id"]: c.source
+    answers = {core.nbgrader_meta(c)["grade_id"]: c.source
                for c in nbformat.read(sources[name], as_version=4).cells
-               if c.get("metadata", {}).get("nbgrader", {}).get("solution")}
+               if core.nbgrader_meta(c).get("solution")}
     for cell in nb.cells:
-        gid = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        gid = core.nbgrader_meta(cell).get("grade_id")
         if gid in answers:
             cell.source = "\n".join(ln for ln in answers[gid].splitlines()
                                     if ln.strip() not in ("### BEGIN SOLUTION", "### END SOLUTION"))

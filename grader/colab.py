@@ -79,7 +79,7 @@ def stamp(path: Path, module: str, extra_files: list[str]) -> None:
     badge.id, setup.id = "colab-badge", "colab-setup"   # fixed ids keep the release reproducible
     nb.cells = [badge, *nb.cells[:1], setup, *nb.cells[1:]]
     for cell in nb.cells:
-        gid = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id", "")
+        gid = core.nbgrader_meta(cell).get("grade_id", "")
         if cell.cell_type == "code" and gid.endswith(core.HIDDEN_SUFFIX) and not cell.source.strip():
             cell.source = HIDDEN_LABEL
     nbformat.write(nb, path)

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import nbformat
 
-from grader.preprocessors import is_hidden_test_cell
+from grader.preprocessors import hidden_lines, is_hidden_test_cell
 
 REPO = Path(__file__).resolve().parents[1]
 SOLUTIONS = REPO / "solutions"
@@ -38,6 +38,17 @@ ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 class GradingError(RuntimeError):
     """nbgrader itself failed; the message says which step and why."""
+
+
+def log(msg: str) -> None:
+    """A line for the person running a command (stderr: stdout may carry JSON)."""
+    print(msg, file=sys.stderr, flush=True)
+
+
+def nbgrader_meta(cell) -> dict:
+    """A cell's nbgrader metadata: {} when it has none (or when what it has is not a mapping)."""
+    meta = cell.get("metadata", {}).get("nbgrader", {})
+    return meta if isinstance(meta, dict) else {}
 
 
 # ---------------------------------------------------------------- the course
@@ -60,7 +71,7 @@ def source_notebooks(solutions: Path = SOLUTIONS) -> dict[str, Path]:
 
 def grade_cells(nb) -> list[dict]:
     """The nbgrader metadata of every cell that carries one, in order."""
-    return [dict(c.metadata["nbgrader"], source=c.source) for c in nb.cells
+    return [dict(nbgrader_meta(c), source=c.source) for c in nb.cells
             if "nbgrader" in c.get("metadata", {})]
 
 
@@ -333,13 +344,13 @@ def submission_notes(nb, source_path: Path, release_path: Path | None = None) ->
 
     source = nbformat.read(source_path, as_version=4)
     release = nbformat.read(release_path, as_version=4) if release_path and release_path.exists() else None
-    shown = {c.metadata["nbgrader"]["grade_id"]: c.source for c in (release or source).cells
-             if c.get("metadata", {}).get("nbgrader", {}).get("grade_id")}
+    shown = {nbgrader_meta(c)["grade_id"]: c.source for c in (release or source).cells
+             if nbgrader_meta(c).get("grade_id")}
     notes = []
-    submitted = {c.metadata["nbgrader"]["grade_id"]: c for c in nb.cells
-                 if c.get("metadata", {}).get("nbgrader", {}).get("grade_id")}
+    submitted = {nbgrader_meta(c)["grade_id"]: c for c in nb.cells
+                 if nbgrader_meta(c).get("grade_id")}
     for c in source.cells:
-        meta = c.get("metadata", {}).get("nbgrader", {})
+        meta = nbgrader_meta(c)
         gid = meta.get("grade_id")
         if not gid or meta.get("solution") or not (meta.get("grade") or meta.get("locked")):
             continue
@@ -415,7 +426,7 @@ def _first_setup_error(nb) -> str | None:
     """
     earlier = None
     for cell in nb.cells:
-        meta = cell.get("metadata", {}).get("nbgrader", {})
+        meta = nbgrader_meta(cell)
         if cell.cell_type != "code" or (meta.get("grade") and not meta.get("solution")):
             continue
         error = _first_error(cell)
@@ -484,13 +495,6 @@ def redact(text: str, hidden_text: set[str]) -> str:
     return text
 
 
-def hidden_code_lines(source_nb) -> set[str]:
-    """Distinctive lines of a notebook's hidden tests (to keep them out of anything a learner sees)."""
-    from grader.preprocessors import hidden_lines
-
-    return hidden_lines(source_nb)
-
-
 def _read_graded(path: Path):
     """The graded notebook nbgrader wrote, read without following a link; None if absent."""
     try:
@@ -504,7 +508,7 @@ def results_for(root: Path, module: str, student: str, notebook: str, source_nb)
     """Read one graded notebook's per-exercise scores from the gradebook."""
     from nbgrader.api import MissingEntry
 
-    hidden_text = hidden_code_lines(source_nb)
+    hidden_text = hidden_lines(source_nb)      # kept out of anything a learner sees
     with gradebook(root) as gb:
         try:
             grades = {g.name: (float(g.score), float(g.max_score))
@@ -516,7 +520,7 @@ def results_for(root: Path, module: str, student: str, notebook: str, source_nb)
     cells = {}
     if graded_nb is not None:
         for cell in graded_nb.cells:
-            gid = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+            gid = nbgrader_meta(cell).get("grade_id")
             if gid:
                 cells[gid] = cell
     out = []
@@ -582,14 +586,14 @@ def dedupe_cells(nb) -> list[str]:
     any other cell; the other copies stay in the notebook as plain cells. Returns notes."""
     by_id: dict[str, list[int]] = {}
     for i, cell in enumerate(nb.cells):
-        gid = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        gid = nbgrader_meta(cell).get("grade_id")
         if gid:
             by_id.setdefault(gid, []).append(i)
     notes = []
     for gid, where in by_id.items():
         if len(where) < 2:
             continue
-        answer = any(nb.cells[i].metadata["nbgrader"].get("solution") for i in where)
+        answer = any(nbgrader_meta(nb.cells[i]).get("solution") for i in where)
         keep = where[-1] if answer else where[0]
         for i in where:
             if i != keep:

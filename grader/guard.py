@@ -49,7 +49,7 @@ from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_output
 from traitlets import Bool, Integer, List, Unicode
 
-from grader.core import exercise_of, generated_cache
+from grader.core import exercise_of, generated_cache, nbgrader_meta
 from grader.preprocessors import HIDDEN_BEGIN
 from grader.sandbox import POLICY_ENV, RECORD_PREFIX
 from wcdl.data import data_folders
@@ -119,7 +119,7 @@ def _copy_data_files(src: Path, dest: Path) -> None:
 
 
 def is_test_cell(cell) -> bool:
-    meta = cell.get("metadata", {}).get("nbgrader", {})
+    meta = nbgrader_meta(cell)
     return cell.cell_type == "code" and bool(meta.get("grade")) and not meta.get("solution")
 
 
@@ -189,7 +189,7 @@ def helper_bindings(source_nb, tests: list[str]) -> tuple[list[list], list[str]]
     used = set().union(*(_names(t) for t in tests)) if tests else set()
     bindings, modules = [], set(ALWAYS_SNAPSHOT)
     for cell in source_nb.cells if source_nb is not None else []:
-        meta = cell.get("metadata", {}).get("nbgrader", {})
+        meta = nbgrader_meta(cell)
         if cell.cell_type != "code" or meta.get("solution"):
             continue
         for local, module, attr in _imports(cell.source):
@@ -322,13 +322,13 @@ def learner_cells(nb, *instructor_nbs) -> list[tuple[int, object]]:
     instructor = set()
     for source_nb in instructor_nbs:
         for c in source_nb.cells if source_nb is not None else []:
-            if c.cell_type == "code" and not c.get("metadata", {}).get("nbgrader", {}).get("solution"):
+            if c.cell_type == "code" and not nbgrader_meta(c).get("solution"):
                 instructor.add(c.source.strip())
     out = []
     for i, c in enumerate(nb.cells):
         if c.cell_type != "code" or c.get("metadata", {}).get(MARK) or is_test_cell(c):
             continue
-        if c.get("metadata", {}).get("nbgrader", {}).get("solution") or c.source.strip() not in instructor:
+        if nbgrader_meta(c).get("solution") or c.source.strip() not in instructor:
             out.append((i, c))
     return out
 
@@ -336,7 +336,7 @@ def learner_cells(nb, *instructor_nbs) -> list[tuple[int, object]]:
 def scan_notebook(nb, *instructor_nbs) -> list[str]:
     flags = []
     for i, cell in learner_cells(nb, *instructor_nbs):
-        name = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") or f"cell {i}"
+        name = nbgrader_meta(cell).get("grade_id") or f"cell {i}"
         for line, what in scan_code(cell.source):
             flags.append(f"{name}, line {line}: {what}")
     return flags
@@ -405,7 +405,7 @@ class GuardCells(NbGraderPreprocessor):
         tests, originals = [], {}
         for i, cell in enumerate(nb.cells):
             if is_test_cell(cell):
-                gid = cell.metadata["nbgrader"]["grade_id"]
+                gid = nbgrader_meta(cell)["grade_id"]
                 originals[gid] = cell.source
                 tests.append({"id": gid, "source": cell.source, "hidden": HIDDEN_BEGIN in cell.source,
                               "cell": i, "token": secrets.token_hex(16)})
@@ -541,7 +541,7 @@ class GuardedExecute(Execute):
         return timeout
 
     def _where(self, cell, index) -> str:
-        gid = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        gid = nbgrader_meta(cell).get("grade_id")
         return f"cell {gid!r}" if gid else f"code cell {index}"
 
     def _exit_reason(self) -> str:
@@ -571,7 +571,7 @@ class GuardedExecute(Execute):
 
     def _ran(self, cell, resources, started: float, test: bool) -> None:
         """After a cell: a timeout named with its limit (and its exercise noted); a progress line per test."""
-        gid = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id", "")
+        gid = nbgrader_meta(cell).get("grade_id", "")
         if self._timed_out:
             why = f"ran past the {self._timed_out} s cell limit: an endless loop, or very slow code?"
             cell.outputs = [o for o in cell.get("outputs", []) if not (
@@ -591,7 +591,7 @@ class GuardedExecute(Execute):
             cell.outputs = [_error_output("KernelDied", f"not run: the kernel had stopped ({self._dead})")]
             return cell, resources
         test = is_test_cell(cell)
-        if test and exercise_of(cell.metadata["nbgrader"]["grade_id"]) in self._slow:
+        if test and exercise_of(nbgrader_meta(cell)["grade_id"]) in self._slow:
             # its visible test already ran into the limit: the hidden one would too, and cost as long again
             cell.outputs = [_error_output("CellTimeoutError", "not run: the visible test of this exercise ran "
                                                               "past the cell time limit")]
@@ -725,7 +725,7 @@ class GuardVerify(NbGraderPreprocessor):
             err = next((o for o in cell.get("outputs", []) if o.get("output_type") == "error"), None)
             if err is not None and err.get("ename") not in ("NotImplementedError", "KernelDied", "DeadKernelError",
                                                             "CellTimeoutError", "KeyboardInterrupt"):
-                name = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") or f"code cell {i}"
+                name = nbgrader_meta(cell).get("grade_id") or f"code cell {i}"
                 value = str(err.get("evalue", "")).strip().splitlines()
                 notes.append(f"{name} raised {err.get('ename')}" + (f": {value[0][:150]}" if value else ""))
         report["review"] = scan_notebook(nb, source_nb, release_nb)
@@ -757,7 +757,7 @@ class GuardVerify(NbGraderPreprocessor):
         for cell in nb.cells:
             if not is_test_cell(cell):
                 continue
-            gid = cell.metadata["nbgrader"]["grade_id"]
+            gid = nbgrader_meta(cell)["grade_id"]
             cell.source = guard["originals"].get(gid, cell.source)
             rec = records.get(index.get(gid, -1))
             errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]

@@ -27,17 +27,17 @@ def submission(notebook: str, mutants: list[Mutant] = (), solved: bool = True):
     """The committed release notebook, answer cells filled in (and mutated)."""
     release = nbformat.read(core.COURSE / module_of(notebook) / f"{notebook}.ipynb", as_version=4)
     source = nbformat.read(SOURCES[notebook], as_version=4)
-    answers = {c.metadata["nbgrader"]["grade_id"]: c.source for c in source.cells
-               if c.get("metadata", {}).get("nbgrader", {}).get("solution")}
+    answers = {core.nbgrader_meta(c)["grade_id"]: c.source for c in source.cells
+               if core.nbgrader_meta(c).get("solution")}
     nb = copy.deepcopy(release)
     if not solved:
         return nb
     for cell in nb.cells:
-        gid = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        gid = core.nbgrader_meta(cell).get("grade_id")
         if gid in answers:
             cell.source = solution_code(answers[gid])
     for m in mutants:
-        cells = [c for c in nb.cells if c.get("metadata", {}).get("nbgrader", {}).get("grade_id") == m.cell]
+        cells = [c for c in nb.cells if core.nbgrader_meta(c).get("grade_id") == m.cell]
         assert len(cells) == 1, f"mutant {m.id}: no answer cell {m.cell!r} in {notebook}"
         count = cells[0].source.count(m.old)
         assert count == 1, f"mutant {m.id}: {m.old!r} occurs {count} times in {m.cell} (must be once)"
@@ -68,13 +68,3 @@ class Workspace:
 
 def scores(result: core.NotebookResult) -> dict[str, tuple[float, float]]:
     return {e.id: (e.score, e.max_score) for e in result.exercises}
-
-
-def hidden_lines(notebook: str) -> set[str]:
-    """Distinctive source lines of a notebook's hidden tests (for leak checks)."""
-    nb = nbformat.read(SOURCES[notebook], as_version=4)
-    from grader.preprocessors import is_hidden_test_cell
-
-    visible = {ln.strip() for c in nb.cells if not is_hidden_test_cell(c) for ln in c.source.splitlines()}
-    return {ln.strip() for c in nb.cells if is_hidden_test_cell(c) for ln in c.source.splitlines()
-            if len(ln.strip()) >= 12 and "HIDDEN TESTS" not in ln and ln.strip() not in visible}

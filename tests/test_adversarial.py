@@ -321,7 +321,7 @@ def test_hidden_tests_never_reach_a_learner(name, tmp_path):
 
     # what `wcdl check` prints: the learner messages of failed tests
     for cell in graded.cells:
-        meta = cell.get("metadata", {}).get("nbgrader", {})
+        meta = core.nbgrader_meta(cell)
         if meta.get("grade") and not meta.get("solution"):
             for ename in ("CheckFailed", "ValueError", "NameError", "AssertionError"):
                 msg = core.learner_message((ename, quote), HIDDEN_BEGIN in cell.source, hidden) or ""
@@ -334,7 +334,7 @@ def test_solutions_raise_no_review_flags(name):
     source = nbformat.read(SOURCES[name], as_version=4)
     answers = nbformat.read(SOURCES[name], as_version=4)
     for cell in answers.cells:
-        if cell.get("metadata", {}).get("nbgrader", {}).get("solution"):
+        if core.nbgrader_meta(cell).get("solution"):
             cell.source = "\n".join(ln for ln in cell.source.splitlines() if "### " not in ln)
     release_path = core.COURSE / SOURCES[name].parent.name / f"{name}.ipynb"
     release = nbformat.read(release_path, as_version=4) if release_path.exists() else None
@@ -343,18 +343,14 @@ def test_solutions_raise_no_review_flags(name):
 
 def test_the_scan_sees_through_the_usual_disguises():
     flagged = lambda src: [w for _, w in scan_code(src)]  # noqa: E731
-    assert flagged("import ctypes")
-    assert flagged("__import__('o' + 's').system('cat x')")
-    assert flagged("getattr(sys, 'set' + 'trace')(f)")
-    assert flagged("torch.allclose = lambda *a: True")
-    assert flagged("(lambda: 0).__code__")
-    assert flagged("x = get_ipython()")
-    assert flagged("open('/etc/passwd').read()")
-    assert flagged("class T(torch.Tensor):\n    @classmethod\n    def __torch_function__(cls, f, t, a=(), k=None): pass")
-    assert flagged("class A(np.ndarray):\n    __array_ufunc__ = None")
-    assert flagged("T = type('T', (object,), {'__eq__': lambda s, o: True})")
-    assert flagged("import threading\nthreading.Thread(target=f).start()")
-    assert flagged("import numpy._core.numeric as n")
+    for disguised in ("import ctypes", "__import__('o' + 's').system('cat x')", "getattr(sys, 'set' + 'trace')(f)",
+                      "torch.allclose = lambda *a: True", "(lambda: 0).__code__", "x = get_ipython()",
+                      "open('/etc/passwd').read()",
+                      "class T(torch.Tensor):\n    @classmethod\n    def __torch_function__(cls, f, t, a=(), k=None): pass",
+                      "class A(np.ndarray):\n    __array_ufunc__ = None",
+                      "T = type('T', (object,), {'__eq__': lambda s, o: True})",
+                      "import threading\nthreading.Thread(target=f).start()", "import numpy._core.numeric as n"):
+        assert flagged(disguised), disguised
     assert not flagged("import torch\ny = torch.nn.functional.relu(x).sum(dim=-1)")
 
 

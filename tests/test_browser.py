@@ -6,6 +6,7 @@ WCDL_REQUIRE_BROWSER=1 so that a missing browser fails instead of skipping.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -74,10 +75,23 @@ class Lab:
         self.log.close()
 
 
-def _browser_page(p):
-    browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROME_ARGS)
-    page = browser.new_page(viewport={"width": 1400, "height": 900})
-    return browser, page
+@contextlib.contextmanager
+def _browser(lab: Lab, name: str):
+    """A page of a headless Chromium; on failure a screenshot `<name>-failure.png`; the browser
+    and `lab` stopped at the end."""
+    try:
+        with sync_api.sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROME_ARGS)
+            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            try:
+                yield page
+            except Exception:
+                print("screenshot:", _shot(page, f"{name}-failure"))
+                raise
+            finally:
+                browser.close()
+    finally:
+        lab.stop()
 
 
 def _shot(page, name: str) -> str:
@@ -95,48 +109,38 @@ def test_learner_runs_a_notebook_in_jupyterlab(tmp_path):
     n_code = sum(c.cell_type == "code" and bool(c.source.strip())
                  for c in nbformat.read(folder / f"{NB}.ipynb", as_version=4).cells)
     lab = Lab(tmp_path)
-    try:
-        with sync_api.sync_playwright() as p:
-            browser, page = _browser_page(p)
-            try:
-                page.goto(lab.url(f"lab/tree/{folder.name}/{NB}.ipynb"))
-                page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=120_000)
-                # JupyterLab may ask which kernel to start: take the notebook's own (Python 3).
-                accept = page.locator(".jp-Dialog button.jp-mod-accept")
-                try:
-                    accept.wait_for(timeout=15_000)
-                    accept.click()
-                except sync_api.TimeoutError:
-                    pass
-                page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle'], "
-                                       ".jp-Toolbar-kernelStatus", timeout=120_000)
-                # the learners' lab: no Nbgrader menu, no Create Assignment panel, no Validate button,
-                # no "get notified about Jupyter news?" pop-up
-                menus = page.locator(".lm-MenuBar-itemLabel").all_inner_texts()
-                assert "Run" in menus and not any("nbgrader" in m.lower() for m in menus), menus
-                text = page.locator("body").inner_text()
-                assert "Create Assignment" not in text and "Validate" not in text, "instructor tools shown"
-                assert "Jupyter news" not in text, "the news pop-up is shown"
-                page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
-                page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
-                # JupyterLab renders only the cells in view, so progress is read from the
-                # saved file: every code cell has an execution count once it has run.
-                path, deadline = folder / f"{NB}.ipynb", time.time() + 300
-                while True:
-                    page.locator(".jp-NotebookPanel-toolbar [data-command='docmanager:save']").first.click()
-                    time.sleep(3)
-                    saved = nbformat.read(path, as_version=4)
-                    if all(c.execution_count for c in saved.cells if c.cell_type == "code" and c.source.strip()):
-                        break
-                    assert time.time() < deadline, f"cells did not finish; screenshot {_shot(page, 'timeout')}"
-                _shot(page, "learner-run")
-            except Exception:
-                print("screenshot:", _shot(page, "learner-run-failure"))
-                raise
-            finally:
-                browser.close()
-    finally:
-        lab.stop()
+    with _browser(lab, "learner-run") as page:
+        page.goto(lab.url(f"lab/tree/{folder.name}/{NB}.ipynb"))
+        page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=120_000)
+        # JupyterLab may ask which kernel to start: take the notebook's own (Python 3).
+        accept = page.locator(".jp-Dialog button.jp-mod-accept")
+        try:
+            accept.wait_for(timeout=15_000)
+            accept.click()
+        except sync_api.TimeoutError:
+            pass
+        page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle'], "
+                               ".jp-Toolbar-kernelStatus", timeout=120_000)
+        # the learners' lab: no Nbgrader menu, no Create Assignment panel, no Validate button,
+        # no "get notified about Jupyter news?" pop-up
+        menus = page.locator(".lm-MenuBar-itemLabel").all_inner_texts()
+        assert "Run" in menus and not any("nbgrader" in m.lower() for m in menus), menus
+        text = page.locator("body").inner_text()
+        assert "Create Assignment" not in text and "Validate" not in text, "instructor tools shown"
+        assert "Jupyter news" not in text, "the news pop-up is shown"
+        page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
+        page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
+        # JupyterLab renders only the cells in view, so progress is read from the
+        # saved file: every code cell has an execution count once it has run.
+        path, deadline = folder / f"{NB}.ipynb", time.time() + 300
+        while True:
+            page.locator(".jp-NotebookPanel-toolbar [data-command='docmanager:save']").first.click()
+            time.sleep(3)
+            saved = nbformat.read(path, as_version=4)
+            if all(c.execution_count for c in saved.cells if c.cell_type == "code" and c.source.strip()):
+                break
+            assert time.time() < deadline, f"cells did not finish; screenshot {_shot(page, 'timeout')}"
+        _shot(page, "learner-run")
     saved = nbformat.read(folder / f"{NB}.ipynb", as_version=4)
     code = [c for c in saved.cells if c.cell_type == "code" and c.source.strip()]
     assert len(code) == n_code and all(c.execution_count for c in code), "not every cell ran in the browser"
@@ -156,22 +160,12 @@ def test_instructors_open_the_formgrader_on_a_graded_class(tmp_path):
         nbformat.write(submission(NB, solved=student == "alice"), subs / student / f"{NB}.ipynb")
     assert cli.main(["autograde", str(subs), "--out", str(grading), "--quiet"]) == 0
     lab = Lab(grading, formgrader=True)
-    try:
-        with sync_api.sync_playwright() as p:
-            browser, page = _browser_page(p)
-            try:
-                page.goto(lab.url("formgrader/manage_students"))
-                for student in ("alice", "bob"):
-                    page.get_by_text(student, exact=True).first.wait_for(timeout=120_000)
-                page.goto(lab.url("formgrader"))
-                page.get_by_text(module_of(NB), exact=True).first.wait_for(timeout=120_000)
-                assert page.locator("#warning-exchange").count() == 0, "the formgrader warns about the exchange"
-                _shot(page, "formgrader")
-            except Exception:
-                print("screenshot:", _shot(page, "formgrader-failure"))
-                raise
-            finally:
-                browser.close()
-    finally:
-        lab.stop()
+    with _browser(lab, "formgrader") as page:
+        page.goto(lab.url("formgrader/manage_students"))
+        for student in ("alice", "bob"):
+            page.get_by_text(student, exact=True).first.wait_for(timeout=120_000)
+        page.goto(lab.url("formgrader"))
+        page.get_by_text(module_of(NB), exact=True).first.wait_for(timeout=120_000)
+        assert page.locator("#warning-exchange").count() == 0, "the formgrader warns about the exchange"
+        _shot(page, "formgrader")
     assert "exchange" not in lab.log_path.read_text().lower(), lab.log_path.read_text()[-2000:]

@@ -13,8 +13,10 @@ import sys
 import nbformat
 import pytest
 
+from grader import core
 from grader.core import exercises
-from tests.grading import SOURCES, hidden_lines, module_of, submission
+from grader.preprocessors import hidden_lines
+from tests.grading import SOURCES, module_of, submission
 from tests.mutants import all_mutants
 
 NB = "m01_2_normalization_and_dropout"      # the quickest notebook of module 01
@@ -34,7 +36,7 @@ def test_help(args):
 
 
 def _assert_no_hidden(text: str, notebook: str) -> None:
-    leaked = [ln for ln in hidden_lines(notebook) if ln in text]
+    leaked = [ln for ln in hidden_lines(nbformat.read(SOURCES[notebook], as_version=4)) if ln in text]
     assert not leaked, f"hidden test code reached the learner: {leaked[:3]}"
 
 
@@ -129,7 +131,7 @@ def test_check_names_the_cell_that_failed_first(tmp_path):
     """A failing set-up cell shows up as the cause, not only as NameErrors in every test after it."""
     book = submission(NB)
     [imports] = [c for c in book.cells if c.cell_type == "code" and "import torch" in c.source
-                 and not c.metadata.get("nbgrader")]
+                 and not core.nbgrader_meta(c)]
     imports.source = 'raise RuntimeError("the data is not here")\n' + imports.source
     path = tmp_path / f"{NB}.ipynb"
     nbformat.write(book, path)
@@ -142,7 +144,6 @@ def test_check_names_the_cell_that_failed_first(tmp_path):
 
 def test_check_generates_each_module_once(tmp_path, monkeypatch):
     """`wcdl check` reuses a module's generated release and gradebook until its solutions change."""
-    from grader import core
 
     monkeypatch.setenv("WCDL_CHECK_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv("PATH", core.nbgrader_env()["PATH"])
@@ -203,7 +204,7 @@ def test_the_grading_benchmark_runs(tmp_path):
 def test_autograde_plans_no_link_and_rejects_bad_folder_names(tmp_path):
     """What `autograde` will grade, before anything runs: links (a git clone or a zip keeps them)
     and special files are refused with a message, never followed; bad folder names are rejected."""
-    from grader import cli, core
+    from grader import autograde
 
     subs = tmp_path / "subs"
     for s in ("alice", "bob", "carol", "x\n"):
@@ -213,14 +214,14 @@ def test_autograde_plans_no_link_and_rejects_bad_folder_names(tmp_path):
     (subs / "bob" / "deeper").symlink_to(subs / "alice")                      # a folder link: not walked
     os.mkfifo(subs / "carol" / f"{NB}.ipynb")
     (subs / "dave").symlink_to(subs / "alice")
-    subs_found = cli.collect_submissions(subs)
-    plan, problems = cli.plan_submissions(subs_found, core.source_notebooks())
+    subs_found = autograde.collect_submissions(subs)
+    plan, problems = autograde.plan_submissions(subs_found, core.source_notebooks())
     module = module_of(NB)
     assert set(plan) == {("alice", module), ("bob", module), ("carol", module)}
     assert all(".ipynb" in str(p) for files in plan.values() for p in files.values())
     assert not any("deeper" in str(p) for files in plan.values() for p in files.values())
     assert "symbolic link" in problems["dave"][0] and ("dave", module) not in plan
-    assert cli.rejected_folders(problems) == {"x\n": problems["x\n"][0]}
+    assert autograde.rejected_folders(problems) == {"x\n": problems["x\n"][0]}
     sources = core.source_notebooks()
     for student, why in (("bob", "a symbolic link"), ("carol", "not a regular file")):
         nb, problem = core.inspect_submission(plan[(student, module)][NB], sources[NB])
@@ -293,7 +294,7 @@ def test_check_stops_a_runaway_loop_once_and_names_the_limit(tmp_path):
     """A loop that never ends: the visible test stops at the cell limit, the hidden test of the
     same exercise is not run, progress is shown while grading, and the message names the limit."""
     book = submission(NB)
-    [answer] = [c for c in book.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "m01_layer_norm_answer"]
+    [answer] = [c for c in book.cells if core.nbgrader_meta(c).get("grade_id") == "m01_layer_norm_answer"]
     # endless on the visible test's input only: the rest of the notebook runs as usual
     answer.source = answer.source.replace("def layer_norm(", "def _layer_norm(", 1) + (
         "\n\ndef layer_norm(x, *args, **kwargs):\n"

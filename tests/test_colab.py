@@ -112,7 +112,7 @@ def test_setup_cell_is_collapsed_and_clean():
 def test_hidden_test_cells_are_labelled_in_the_release():
     for name, src in core.source_notebooks().items():
         nb = nbformat.read(core.COURSE / src.parent.name / f"{name}.ipynb", as_version=4)
-        hidden = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id", "").endswith("_hidden")]
+        hidden = [c for c in nb.cells if core.nbgrader_meta(c).get("grade_id", "").endswith("_hidden")]
         assert hidden, f"{name}: no hidden-test cells"
         for c in hidden:
             assert c.source == colab.HIDDEN_LABEL, f"{name}: {c.metadata['nbgrader']['grade_id']} is {c.source!r}"

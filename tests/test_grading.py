@@ -9,7 +9,7 @@ import time
 import nbformat
 import pytest
 
-from grader import cli, core
+from grader import core, release
 from tests.grading import SOURCES, Workspace, scores, submission
 from tests.mutants import all_mutants, batches
 
@@ -33,7 +33,7 @@ def _diff_trees(a, b) -> list[str]:
 
 
 def test_release_is_in_sync_with_solutions(tmp_path):
-    cli.release(tmp_path / "course")
+    release.release(tmp_path / "course")
     diffs = _diff_trees(tmp_path / "course", core.COURSE)
     assert not diffs, "course/ is not what `make release` produces from solutions/:\n" + "\n".join(diffs)
 

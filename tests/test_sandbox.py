@@ -22,6 +22,7 @@ import pytest
 from grader import core
 from grader.guard import FINAL_SOURCE, SETUP_SOURCE, STUB_SOURCE, parse_records
 from grader.sandbox import POLICY_ENV, landlock_abi, os_sandbox_available
+from tests.adversarial import GRAB_FROM, TRACEBACK_WALK
 
 MARKER = "SECRET-HIDDEN-MARKER"
 VISIBLE = """\
@@ -52,16 +53,7 @@ for src in json.load(open("cells.json")):
 
 # what an attacker does once they hold a frame of the guard: its namespace holds the key,
 # the record writer and the tests
-GRAB = r"""
-import sys
-def _grab_from(f):
-    n = 0
-    while f is not None and n < 500:
-        g = f.f_globals
-        if g.get("__name__") == "wcdl_guard_private":
-            return g
-        f = f.f_back
-        n += 1
+GRAB = GRAB_FROM + r"""
 def _forge(g, how):
     print("LEAK", how, flush=True)
     try:
@@ -84,8 +76,10 @@ def _try(how, fn):
 
 
 def run_notebook(tmp_path: Path, answer: str, before: str = "", landlock: bool = True, files: dict | None = None,
-                 snapshot: tuple = (), env: dict | None = None, secret_dir: Path | None = None):
-    """Cells: set-up, `before`, the answer, the visible and the hidden test (as stubs), final.
+                 snapshot: tuple = (), env: dict | None = None, secret_dir: Path | None = None,
+                 tests: tuple[str, str] = (VISIBLE, HIDDEN), between: str | None = None):
+    """Cells: set-up, `before`, the answer, the visible test, `between` (when given), the hidden
+    test (tests as stubs), final.
     Returns (records by index, final record, stdout, each cell's error name or None)."""
     if landlock and landlock_abi() < 1:
         pytest.skip("no Landlock on this system")
@@ -95,8 +89,8 @@ def run_notebook(tmp_path: Path, answer: str, before: str = "", landlock: bool =
     for name, text in (files or {}).items():
         (work / name).write_text(text)
     key, nonce = secrets.token_bytes(32), secrets.token_hex(8)
-    tests = [{"id": "visible", "source": VISIBLE, "hidden": False, "token": secrets.token_hex(16)},
-             {"id": "hidden", "source": HIDDEN, "hidden": True, "token": secrets.token_hex(16)}]
+    tests = [{"id": "visible", "source": tests[0], "hidden": False, "token": secrets.token_hex(16)},
+             {"id": "hidden", "source": tests[1], "hidden": True, "token": secrets.token_hex(16)}]
     policy = {"key": key.hex(), "nonce": nonce, "tests": tests,
               "bindings": [["assert_close", "wcdl.checks", "assert_close"], ["expect", "wcdl.checks", "expect"]],
               "snapshot_modules": ["wcdl.checks", *snapshot], "snapshot_classes": [], "write_roots": [],
@@ -106,7 +100,7 @@ def run_notebook(tmp_path: Path, answer: str, before: str = "", landlock: bool =
               "record_file": str(guard / "records.log"), "landlock": landlock}
     (guard / "policy.json").write_text(json.dumps(policy))
     cells = [SETUP_SOURCE, GRAB + before, answer,
-             STUB_SOURCE.format(index=0, token=tests[0]["token"]),
+             STUB_SOURCE.format(index=0, token=tests[0]["token"]), *([] if between is None else [between]),
              STUB_SOURCE.format(index=1, token=tests[1]["token"]), FINAL_SOURCE]
     (work / "cells.json").write_text(json.dumps(cells))
     (work / "shell.py").write_text(SHELL)
@@ -180,20 +174,6 @@ class Name(str):
 Evil.__name__ = Name("CheckFailed")
 def layer(x):
     raise Evil("no")
-"""
-
-TRACEBACK_WALK = """\
-import gc
-try:
-    gc.get_objects()
-except Exception as e:
-    def _walk(tb=e.__traceback__):
-        while tb is not None:
-            g = _grab_from(tb.tb_frame)
-            if g:
-                return g
-            tb = tb.tb_next
-    _try("a refusal's traceback", _walk)
 """
 
 EARLY = """\
@@ -294,6 +274,74 @@ def test_tests_use_the_genuine_builtins(tmp_path):
     records, final, out, cells = run_notebook(tmp_path, SHADOW)
     assert earned(records) == [], out[-2000:]
     assert cells[3] == "CheckFailed", cells
+
+
+# ---------------------------------------------------------------- references the tests share
+
+# A reference both tests need is defined once, in the visible test; the hidden test uses it.
+REF_VISIBLE = """\
+def _square(x):
+    return x * x
+def ref_layer(x):
+    return _square(x)
+class RefBox:
+    def value(self, x):
+        return x * x
+assert_close(layer(2.0), ref_layer(2.0), name="layer(2)")
+"""
+REF_HIDDEN = f"""\
+### BEGIN HIDDEN TESTS
+# {MARKER}
+for x in (5.0, -3.0):
+    assert_close(layer(x), ref_layer(x), name="layer(x)")
+    assert_close(layer(x), RefBox().value(x), name="layer(x), the class's way")
+### END HIDDEN TESTS
+"""
+# right on the visible test's input only: the hidden test must catch it
+ONLY_TWO = "def layer(x):\n    return 4.0 if x == 2.0 else 0.0\n"
+# a cell between the tests makes the reference agree with the answer, so that the
+# hidden test compares the answer with itself
+REBIND_REFERENCE = {
+    "name": "ref_layer = layer\nclass RefBox:\n    def value(self, x):\n        return layer(x)\n",
+    "code": "ref_layer.__code__ = (lambda x: layer(x)).__code__\nRefBox.value = lambda self, x: layer(x)\n",
+    "globals": "ref_layer.__globals__['_square'] = lambda x: layer(x)\nRefBox.value = lambda self, x: layer(x)\n",
+}
+
+
+def test_references_the_tests_share_earn_with_a_right_answer(tmp_path):
+    records, final, out, cells = run_notebook(tmp_path, RIGHT, tests=(REF_VISIBLE, REF_HIDDEN))
+    assert earned(records) == ["visible", "hidden"], out[-3000:]
+    assert final["notes"] == [], final
+
+
+@pytest.mark.parametrize("how", sorted(REBIND_REFERENCE))
+def test_a_reference_means_the_test_cells_own(tmp_path, how):
+    """After the visible test defined `ref_layer` and `RefBox`, a cell rebinds them (the name, the
+    function's code, its globals, the class's method) to agree with the answer: the hidden test
+    still uses the test cell's own objects."""
+    records, final, out, cells = run_notebook(tmp_path, ONLY_TWO, tests=(REF_VISIBLE, REF_HIDDEN),
+                                              between=REBIND_REFERENCE[how])
+    assert earned(records) == ["visible"], (how, records, out[-3000:])
+    assert "LEAK" not in out and MARKER not in out
+
+
+def test_the_hook_is_a_file_never_imported_and_its_names_are_listed():
+    """grader/_hook.py is compiled into the guard's private namespace, never imported; the names
+    it lists for linters are exactly those grader.sandbox._private_hook binds there."""
+    import ast
+    import importlib
+    import inspect
+
+    from grader import sandbox
+
+    with pytest.raises(ImportError, match="never import it"):
+        importlib.import_module("grader._hook")
+    tree = ast.parse(Path(sandbox.HOOK_PATH).read_text())
+    [block] = [n for n in tree.body if isinstance(n, ast.If) and isinstance(n.test, ast.Constant) and n.test.value is False]
+    listed = {t.id for n in block.body for t in n.targets}
+    [bound] = [n.value for n in ast.walk(ast.parse(inspect.getsource(sandbox._private_hook)))
+               if isinstance(n, ast.Assign) and [t.id for t in n.targets if isinstance(t, ast.Name)] == ["g"]]
+    assert listed == {k.value for k in bound.keys if not k.value.startswith("__")}
 
 
 # ---------------------------------------------------------------- class 2: files planted where the guard imports
@@ -444,7 +492,7 @@ def test_kernels_do_not_share_dev_shm(tmp_path):
 
 
 def test_autograde_refuses_without_an_os_sandbox_unless_told(tmp_path, monkeypatch, capsys):
-    from grader import cli, sandbox
+    from grader import autograde, cli, sandbox
 
     subs = tmp_path / "subs"
     subs.mkdir()
@@ -462,7 +510,7 @@ def test_autograde_refuses_without_an_os_sandbox_unless_told(tmp_path, monkeypat
     def grading(*a, **k):
         raise Started
 
-    monkeypatch.setattr(cli, "autograde", grading)
+    monkeypatch.setattr(autograde, "autograde", grading)
     with pytest.raises(Started):
         cli.main(["autograde", str(subs), "--out", str(tmp_path / "out"), "--quiet", "--without-os-sandbox"])
     assert "grading without an OS sandbox" in capsys.readouterr().err

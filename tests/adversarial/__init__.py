@@ -14,7 +14,9 @@ notebook's demo cells (MiniLM, plots): the graded cells stay, grading is
 quicker. tests/test_adversarial.py grades the whole corpus as one batch.
 
 The m01_2 exercises: `layer_norm` (m01_layer_norm: 1 visible + 1 hidden
-point) and `dropout` (m01_dropout: 1 + 1).
+point) and `dropout` (m01_dropout: 1 + 1). A case that needs what m01_2 lacks (a
+reference that its visible test defines and its hidden test uses) attacks another
+notebook of module 01, submitted with it (`extra`).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from tests.grading import SOURCES, submission
 
 NB = "m01_2_normalization_and_dropout"
 OTHER = "m01_1_embeddings_are_lookup_tables"
+COUNTS = "m01_3_bert_is_matmuls"           # its visible test m01_param_count defines a reference
 LN, DO = "m01_layer_norm", "m01_dropout"
 LN_ANS, DO_ANS = "m01_layer_norm_answer", "m01_dropout_answer"
 TESTS = ["m01_layer_norm", "m01_layer_norm_hidden", "m01_dropout", "m01_dropout_hidden"]
@@ -47,7 +50,7 @@ WRONG = {  # plausible-looking answers that are wrong: only a cheat could earn p
 # ---------------------------------------------------------------- builders
 
 def _gid(cell):
-    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+    return core.nbgrader_meta(cell).get("grade_id")
 
 
 def nb(solved=True, wrong=False, slim=True, before=None, after=None, delete=(), edit=None, cells=(),
@@ -94,6 +97,27 @@ def nb(solved=True, wrong=False, slim=True, before=None, after=None, delete=(), 
         [nbformat.v4.new_markdown_cell(src) for src in markdown]
     if copy_answer:    # as JupyterLab saves it: nbformat would renumber the copy's cell id
         return json.dumps(book, indent=1).encode()
+    return nbformat.writes(book).encode()
+
+
+def _top_level_defs(source: str) -> list[str]:
+    import ast
+
+    return [n.name for n in ast.parse(source).body if isinstance(n, ast.FunctionDef)]
+
+
+def rebind_reference() -> bytes:
+    """m01_3 solved, but param_count right for BERT's two token types only (a mutant that the
+    visible test passes and the hidden test fails), and a cell after the visible test that
+    rebinds the reference it defined (the measured counts) to param_count itself: the hidden
+    test would compare the answer with itself."""
+    from tests.mutants import all_mutants
+
+    [mutant] = [m for m in all_mutants() if m.notebook == COUNTS and m.hidden_only and m.fails == (COUNTS_EX,)]
+    book = submission(COUNTS, [mutant])
+    i, test = next((i, c) for i, c in enumerate(book.cells) if _gid(c) == COUNTS_EX)
+    [ref] = _top_level_defs(test.source)
+    book.cells.insert(i + 1, nbformat.v4.new_code_cell(REBIND_REFERENCE.format(ref=ref)))
     return nbformat.writes(book).encode()
 
 
@@ -334,9 +358,8 @@ raise ValueError('<img src=w onerror=alert("{XSS}")>')
 XSS_MARKDOWN = (f'My notes <script>alert("{XSS}")</script> <img src=v onerror=alert("{XSS}")> '
                 f'[x](javascript:alert("{XSS}"))')
 
-# what an attacker does once they hold a frame of the guard: its namespace holds the key, the
-# record writer and the tests (tests/test_sandbox.py has the same, quicker)
-GRAB = """\
+# a frame's way into the guard: its namespace holds the key, the record writer and the tests
+GRAB_FROM = """\
 import sys
 def _grab_from(f):
     n = 0
@@ -346,6 +369,24 @@ def _grab_from(f):
             return g
         f = f.f_back
         n += 1
+"""
+# a refusal's traceback, walked for a frame of the guard's
+TRACEBACK_WALK = """\
+import gc
+try:
+    gc.get_objects()
+except Exception as e:
+    def _walk(tb=e.__traceback__):
+        while tb is not None:
+            g = _grab_from(tb.tb_frame)
+            if g:
+                return g
+            tb = tb.tb_next
+    _try("a refusal's traceback", _walk)
+"""
+# what an attacker does once they hold a frame of the guard (tests/test_sandbox.py has the same,
+# quicker)
+GRAB = GRAB_FROM + """\
 def _forge(g, how):
     print("got into the grader via", how)
     for t in g["P"]["tests"]:                  # tests not compiled yet: make them empty
@@ -381,19 +422,7 @@ def dropout(x, p, training=True, generator=None):
     raise Evil("no")
 """
 
-TRACEBACK_INTO_GUARD = GRAB + """\
-import gc
-try:
-    gc.get_objects()
-except Exception as e:
-    def _walk(tb=e.__traceback__):
-        while tb is not None:
-            g = _grab_from(tb.tb_frame)
-            if g:
-                return g
-            tb = tb.tb_next
-    _try("a refusal's traceback", _walk)
-"""
+TRACEBACK_INTO_GUARD = GRAB + TRACEBACK_WALK
 
 NESTED_TEST = GRAB + """\
 def layer_norm(x, weight, bias, eps=1e-5):
@@ -566,6 +595,27 @@ def deep_json() -> bytes:
                                  1).encode()
 
 
+# after the visible test that defined the reference {ref}: the reference made to agree with the answer
+COUNTS_EX = "m01_param_count"
+
+
+def _counts_scores() -> dict[str, float]:
+    """m01_3's points for rebind_reference: all, but the hidden test's of m01_param_count."""
+    source = nbformat.read(SOURCES[COUNTS], as_version=4)
+    scores = {ex.id: float(ex.points) for ex in core.exercises(source)}
+    scores[COUNTS_EX] = float(sum(m.get("points", 0) for m in core.grade_cells(source) if m.get("grade_id") == COUNTS_EX))
+    return scores
+
+
+COUNTS_SCORES = _counts_scores()
+REBIND_REFERENCE = """\
+def {ref}(bert):
+    c = bert.config
+    return param_count(c.vocab_size, c.max_position_embeddings, c.type_vocab_size, c.hidden_size,
+                       c.num_hidden_layers, c.intermediate_size)
+"""
+
+
 # ---------------------------------------------------------------- the corpus
 
 @dataclass
@@ -660,6 +710,10 @@ CASES = [
     c("patch_numpy_internals", lambda: nb(wrong=True, before={LN_ANS: NUMPY_INTERNALS}), ZERO, "restored",
       cheat=True),
     c("tensor_subclass_liar", lambda: nb(wrong=True, edit={LN_ANS: TENSOR_LIAR}), ZERO, cheat=True),
+    # a reference the visible test defined, rebound by a cell so that the hidden test compares
+    # the answer with itself: the hidden point of m01_param_count came from the attack alone
+    c("rebind_reference", lambda: nb(wrong=True), {**ZERO, **COUNTS_SCORES}, "rebound",
+      extra={COUNTS: rebind_reference}),
     # what would break the batch or bloat it
     c("deeply_nested_json", deep_json, {}, "nested too deeply"),
     c("huge_traceback", lambda: nb(cells=[HUGE_TRACEBACK]), FULL, "ValueError"),
@@ -719,7 +773,8 @@ def write_corpus(folder, cases=CASES) -> None:
 
 
 def max_points() -> dict[str, float]:
-    return {ex.id: ex.points for name in (NB, OTHER) for ex in core.exercises(nbformat.read(SOURCES[name], as_version=4))}
+    return {ex.id: ex.points for name in (NB, OTHER, COUNTS)
+            for ex in core.exercises(nbformat.read(SOURCES[name], as_version=4))}
 
 
 def describe() -> str:
