@@ -3,6 +3,7 @@
     wcdl release      regenerate course/ from solutions/ (nbgrader generate_assignment)
     wcdl check        grade your own notebooks and see a table per exercise
     wcdl autograde    grade a folder of submissions: grades CSV and feedback
+    wcdl publish      write a student repository for a class (no solutions, no hidden tests)
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ sys.modules.setdefault("rfc3987_syntax", None)
 import nbformat  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
-from grader import batch, colab, core  # noqa: E402
+from grader import batch, colab, core, private_tests  # noqa: E402
 
 
 def _log(msg: str) -> None:
@@ -393,15 +394,18 @@ def _failed_entry(job, outcome: dict, sources: dict[str, Path]) -> dict:
 
 
 def autograde(submissions: Path, out: Path, timeout: float | None = None, workers: int = 1,
-              cell_timeout: float | None = None, progress: bool = False) -> dict:
+              cell_timeout: float | None = None, progress: bool = False,
+              private_dir: Path | None = None) -> dict:
     """Grade every student's notebooks; write grades CSVs and feedback under `out`.
 
     Pairs (student, module) are graded `workers` at a time; a pair running
     past `timeout` seconds is stopped and scores zero. Progress is journaled
     in out/progress.jsonl: run it again after an interruption and it grades
-    only what is missing or changed (see grader/batch.py).
+    only what is missing or changed (see grader/batch.py). `private_dir`: a
+    folder of the instructor's own hidden tests (grader/private_tests.py).
     """
     sources = core.source_notebooks()
+    private = private_tests.load(private_dir, sources) if private_dir else {}   # bad folder: nothing graded
     subs = collect_submissions(submissions)
     plan, problems = plan_submissions(subs, sources)
     students = [s for s in subs if core.STUDENT_ID.match(s)]
@@ -416,6 +420,8 @@ def autograde(submissions: Path, out: Path, timeout: float | None = None, worker
         raise core.GradingError(problem + "\nNothing was graded.")
     with batch.run_lock(state):
         ws = core.make_workspace(out, mods)
+        if private:
+            private_tests.merge(ws / "solutions", private)
         _generate_changed(ws, mods, state)
         journal = batch.Journal(out / "progress.jsonl")
         earlier = journal.load()
@@ -424,8 +430,10 @@ def autograde(submissions: Path, out: Path, timeout: float | None = None, worker
             for s in students:
                 gb.update_or_create_student(s)
         todo = []
+        # a module's private tests are part of its hash: changing them regrades that module
+        private_extra = {m: private_tests.digest(private, m, sources) if private else "" for m in mods}
         for (student, module), files in sorted(plan.items()):
-            digest = batch.pair_hash(files, sources, module, extra)
+            digest = batch.pair_hash(files, sources, module, extra + private_extra[module])
             old = earlier.get((student, module))
             if old and old.get("hash") == digest and not old.get("retry") and not (
                     old.get("timeout") and timeout and timeout > old["timeout"]):
@@ -557,7 +565,8 @@ def cmd_autograde(args) -> int:
     # a polite kill (SIGTERM) stops the workers and their kernels too
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     report = autograde(Path(args.submissions), out, timeout=args.timeout, workers=args.workers,
-                       cell_timeout=args.cell_timeout, progress=not args.quiet)
+                       cell_timeout=args.cell_timeout, progress=not args.quiet,
+                       private_dir=Path(args.private_tests) if args.private_tests else None)
     by_student: dict[str, list] = defaultdict(list)
     for r in report["results"]:
         by_student[r["student"]].append(r)
@@ -577,6 +586,26 @@ def cmd_autograde(args) -> int:
     if report.get("review"):
         print(f"for review: {len(report['review'])} notebook(s) use constructs worth a look (report.json, \"review\")")
     _log(f"graded {len(report['students'])} student(s) in {time.perf_counter() - start:.1f} s")
+    return 0
+
+
+# ---------------------------------------------------------------- publish (grader/publish.py)
+
+def cmd_publish(args) -> int:
+    from grader.publish import publish
+
+    info = publish(Path(args.out), args.repository, args.branch, args.modules or None)
+    out = Path(args.out).resolve()
+    print(f"wrote the class repository {out} for github.com/{info['repository']} ({info['branch']}): "
+          f"{len(info['modules'])} module(s), no solutions or hidden tests (checked)")
+    if info["kept"]:
+        print(f"left as they were (not written by publish): {', '.join(info['kept'])}")
+    commit = "git add -A && git commit -m 'Publish the course'"
+    if (out / ".git").exists():
+        print(f"push it: cd {out} && {commit} && git push origin {info['branch']}")
+    else:
+        print(f"push it: cd {out} && git init -b {info['branch']} && {commit} && git remote add origin "
+              f"https://github.com/{info['repository']}.git && git push -u origin {info['branch']}")
     return 0
 
 
@@ -624,12 +653,34 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--cell-timeout", type=float, default=None,
                    help="seconds allowed for one cell (default: the course config's, 60)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--private-tests", default=None, metavar="DIR",
+                   help="a folder of your own hidden tests, DIR/<hidden test grade id>.py, each appended to that "
+                        "hidden test at grading (see grader/private_tests.py)")
     p.add_argument("--without-os-sandbox", action="store_true",
                    help="grade even where the OS sandbox (Landlock) is missing, with the audit hook alone "
                         "(weaker: see the README's threat model)")
     p.set_defaults(func=cmd_autograde)
 
+    p = sub.add_parser("publish", help="write a student repository for a class (instructors)",
+                       description="Write OUT, a repository for a class: the released notebooks (Colab badges "
+                                   "and set-up cells pointing at OUT's own repository), the helper package, "
+                                   "`wcdl check` (visible tests only), a learner README, pyproject.toml, "
+                                   "Makefile and the lock. No solutions, no hidden tests: every file is "
+                                   "searched for them before the command succeeds.")
+    p.add_argument("out", help="folder to write (a clone of the class's repository, or a new folder)")
+    p.add_argument("--repository", default=None,
+                   help="the class repository on GitHub: owner/name or https://github.com/owner/name "
+                        "(default: OUT's git remote `origin`)")
+    p.add_argument("--branch", default="main", help="the branch learners open in Colab (default: main)")
+    p.add_argument("--module", dest="modules", action="append", default=[],
+                   help="publish only this module (repeat for several; default: all)")
+    p.set_defaults(func=cmd_publish)
+
     args = parser.parse_args(argv)
+    if core.PUBLISHED and args.command != "check":
+        _log(f"error: this is a class repository (written by `wcdl publish`): without solutions or hidden "
+             f"tests, `wcdl {args.command}` cannot run here; `wcdl check` grades your notebooks' visible tests.")
+        return 2
     try:
         return args.func(args)
     except core.GradingError as e:
