@@ -28,7 +28,7 @@ from grader.preprocessors import is_hidden_test_cell
 REPO = Path(__file__).resolve().parents[1]
 SOLUTIONS = REPO / "solutions"
 # A class repository written by `wcdl publish` has no solutions/: there `wcdl check` grades against
-# the release it was published with, whose hidden-test cells are empty (grader/publish.py).
+# the release it was published with, whose hidden-test cells hold a comment only (grader/publish.py).
 PUBLISHED_RELEASE = REPO / "grader" / "release"
 PUBLISHED = not SOLUTIONS.is_dir() and PUBLISHED_RELEASE.is_dir()
 if PUBLISHED:

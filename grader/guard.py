@@ -565,7 +565,7 @@ class GuardedExecute(Execute):
                 self._slow.add(exercise_of(gid))
         if not test:
             return
-        if PUBLISHED and gid.endswith(HIDDEN_SUFFIX):    # a class repository: its hidden-test cells are empty
+        if PUBLISHED and gid.endswith(HIDDEN_SUFFIX):    # a class repository: no hidden tests in its cells
             self._progress(resources, f"{gid}: hidden tests run when your instructor grades")
             return
         failed = any(o.get("output_type") == "error" for o in cell.get("outputs", []))

@@ -16,6 +16,9 @@ from pathlib import Path
 MIN_LENGTH = 25
 BEGIN = ("### BEGIN SOLUTION", "### BEGIN HIDDEN TESTS")
 END = ("### END SOLUTION", "### END HIDDEN TESTS")
+# Idioms a hidden test shares with the helper package learners import: public by nature
+# (torch's dispatch-mode pass-through, as in wcdl/ops.py's OpCounter).
+COMMON = frozenset({"return func(*args, **(kwargs or {}))"})
 
 
 def _cells(path: Path) -> list[str]:
@@ -44,7 +47,7 @@ def secret_lines(solutions: Path) -> dict[str, str]:
                         secret.setdefault(s, nb.name)
                 else:
                     public.add(s)
-    return {s: nb for s, nb in secret.items() if s not in public}
+    return {s: nb for s, nb in secret.items() if s not in public and s not in COMMON}
 
 
 def released_lines(path: Path) -> list[str]:

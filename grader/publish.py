@@ -8,7 +8,7 @@ the tests' mutants; a class gets the release alone. OUT receives:
     wcdl/            the helper package the notebooks import
     grader/          the grading code `wcdl check` runs (no benchmarks, no tests), and
     grader/release/  a pristine copy of course/: what `wcdl check` grades against
-                     (learners edit course/); its hidden-test cells are empty
+                     (learners edit course/); its hidden-test cells hold a comment only
     jupyter/learner/ the learners' JupyterLab settings (`make lab`)
     README.md, pyproject.toml, Makefile, requirements.lock, environment.yml, .gitignore
 
@@ -86,7 +86,8 @@ def learner_readme(repo: str, branch: str, modules: list[str]) -> str:
     rows = []
     for m in modules:
         for nb in sorted((core.COURSE / m).glob("*.ipynb")):
-            title = nbformat.read(nb, as_version=4).cells[0].source.splitlines()[0].lstrip("# ").strip()
+            title = next(c.source.splitlines()[0][2:] for c in nbformat.read(nb, as_version=4).cells
+                         if c.cell_type == "markdown" and c.source.startswith("# "))
             rows.append(f"| `{m}` | [{title}](course/{m}/{nb.name}) | [![Open In Colab]"
                         f"(https://colab.research.google.com/assets/colab-badge.svg)]"
                         f"({colab.colab_url(repo, branch, m, nb.stem)}) |")
@@ -161,6 +162,7 @@ def learner_makefile(text: str) -> str:
     dropped = re.compile(r"^(%s):" % "|".join(MAKE_DROPPED), re.M)
     kept = [b for b in blocks if not dropped.search(b)]
     out = "\n".join(header) + "\n" + "\n\n".join(kept).rstrip() + "\n"
+    out = re.sub(r"^(WORKERS|GRADING|UV) .*\n", "", out, flags=re.M)     # only the dropped targets use them
     return re.sub(r"^\.PHONY:.*$", ".PHONY: lab check", out, flags=re.M)
 
 
@@ -228,14 +230,8 @@ def publish(out: Path, repository: str | None = None, branch: str = "main",
     for py in sorted((core.REPO / "grader").glob("*.py")):
         if py.name not in INSTRUCTOR_ONLY:
             shutil.copy2(py, out / "grader" / py.name)
-    # what `wcdl check` grades against (core.PUBLISHED): the release as published, hidden cells empty
+    # what `wcdl check` grades against (core.PUBLISHED): the release as published, which learners do not edit
     shutil.copytree(out / "course", out / core.PUBLISHED_RELEASE.relative_to(core.REPO))
-    for path in sorted((out / core.PUBLISHED_RELEASE.relative_to(core.REPO)).glob("*/*.ipynb")):
-        nb = nbformat.read(path, as_version=4)
-        for cell in nb.cells:
-            if cell.get("metadata", {}).get("nbgrader", {}).get("grade_id", "").endswith(core.HIDDEN_SUFFIX):
-                cell.source = ""
-        nbformat.write(nb, path)
     shutil.copytree(core.REPO / "jupyter" / "learner", out / "jupyter" / "learner", ignore=IGNORE)
     for name in ("requirements.lock", "environment.yml"):
         shutil.copy2(core.REPO / name, out / name)
@@ -251,8 +247,8 @@ def publish(out: Path, repository: str | None = None, branch: str = "main",
 
 
 def visible_only(result: core.NotebookResult) -> core.NotebookResult:
-    """A check in a class repository: the hidden-test cells there are empty, so they count for
-    nothing; say what they are worth when the instructor grades."""
+    """A check in a class repository: its hidden-test cells hold a comment only, so they count
+    for nothing; say what they are worth when the instructor grades."""
     hidden = 0.0
     for e in result.exercises:
         for gid in [g for g in e.cells if g.endswith(core.HIDDEN_SUFFIX)]:

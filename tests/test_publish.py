@@ -15,7 +15,7 @@ import pytest
 
 from grader import cli, colab, core, private_tests
 from grader.leaks import leaks, secret_lines
-from grader.publish import PublishError, github_repository, publish
+from grader.publish import HIDDEN_LABEL, PublishError, github_repository, publish
 from tests.grading import solution_code
 
 CLASS = "dept-of-ml/wcdl-spring"
@@ -31,12 +31,12 @@ def _points(notebook: str) -> tuple[float, float]:
     return sum(float(c["points"]) for c in cells) - hidden, hidden
 
 
-def _solved(notebook: str, extra: dict[str, str] = {}):
-    """The release of `notebook` with every answer cell solved (and code appended to some)."""
+def _solved(notebook: str, extra: dict[str, str] = {}, course: Path = core.COURSE):
+    """The release of `notebook` (in `course`) with every answer cell solved (and code appended to some)."""
     source = nbformat.read(core.source_notebooks()[notebook], as_version=4)
     answers = {c.metadata["nbgrader"]["grade_id"]: solution_code(c.source) for c in source.cells
                if c.get("metadata", {}).get("nbgrader", {}).get("solution")}
-    nb = nbformat.read(core.COURSE / MODULE / f"{notebook}.ipynb", as_version=4)
+    nb = nbformat.read(course / MODULE / f"{notebook}.ipynb", as_version=4)
     for cell in nb.cells:
         gid = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
         if gid in answers:
@@ -68,12 +68,12 @@ def test_no_solution_or_hidden_test_line_reaches_the_class_repository(published)
     names = {str(p.relative_to(published)) for p in _files(published)}
     assert not [n for n in names if n.startswith(("solutions", "tests")) or "mutants" in n
                 or n in ("grader/bench.py", "grader/bench_check.py", "nbgrader_config.py")]
-    # the hidden tests' code is nowhere: not even their distinctive short lines
-    hidden = set()
-    for src in core.source_notebooks().values():
-        hidden |= core.hidden_code_lines(nbformat.read(src, as_version=4))
-    text = "\n".join(p.read_text(errors="replace") for p in _files(published))
-    assert not [h for h in hidden if len(h) >= 40 and h in text]
+    # every hidden-test cell holds the label alone, in course/ and in the copy the check grades against
+    for path in [*published.glob("course/*/*.ipynb"), *published.glob("grader/release/*/*.ipynb")]:
+        cells = nbformat.read(path, as_version=4).cells
+        hidden = [c.source for c in cells if c.metadata.get("nbgrader", {}).get("grade_id", "").endswith("_hidden")]
+        assert hidden and set(hidden) == {HIDDEN_LABEL}, path
+    assert len(list(published.glob("grader/release/*/*.ipynb"))) == len(list(core.COURSE.glob("*/*.ipynb")))
 
 
 def test_a_solution_line_left_in_the_class_repository_is_refused(tmp_path):
@@ -163,7 +163,7 @@ def test_instructor_commands_refuse_to_run_in_the_class_repository(published, tm
 def test_check_in_the_class_repository_runs_the_visible_tests(published, tmp_path):
     path = tmp_path / "mine" / f"{NB}.ipynb"
     path.parent.mkdir()
-    nbformat.write(_solved(NB), path)
+    nbformat.write(_solved(NB, course=published / "course"), path)
     run = _run_published(published, "check", "--json", str(path),
                          env={"WCDL_CHECK_CACHE": str(tmp_path / "cache")})
     assert run.returncode == 0, run.stderr[-3000:]
@@ -172,6 +172,8 @@ def test_check_in_the_class_repository_runs_the_visible_tests(published, tmp_pat
     assert hidden > 0 and result["problem"] is None
     assert (result["score"], result["max_score"]) == (visible, visible), result
     assert all(e["passed"] and not any(g.endswith("_hidden") for g in e["cells"]) for e in result["exercises"])
+    assert result["notes"] == [f"hidden tests ({hidden:g} more points) are not in this repository: they run when "
+                               "your instructor grades; this check ran the visible tests"]
     assert f"hidden tests ({hidden:g} more points) are not in this repository: they run when your instructor " \
            "grades" in " ".join(result["notes"])
     # the progress lines say so too, and never that a hidden test passed
