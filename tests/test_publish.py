@@ -281,7 +281,7 @@ def test_a_private_test_fails_what_every_public_test_passes(tmp_path):
     [r] = graded["results"]
     ex = {e["id"]: e for e in r["exercises"]}
     lost = ex["m02_matmul_cost"]["cells"]["m02_matmul_cost_hidden"][1]
-    assert ex["m02_matmul_cost"]["cells"]["m02_matmul_cost_hidden"] == [0.0, lost]
+    assert tuple(ex["m02_matmul_cost"]["cells"]["m02_matmul_cost_hidden"]) == (0.0, lost) and lost > 0
     assert ex["m02_matmul_cost"]["score"] == ex["m02_matmul_cost"]["max_score"] - lost
     assert all(e["passed"] for i, e in ex.items() if i != "m02_matmul_cost")
     assert (r["score"], r["max_score"]) == (visible + hidden - lost, visible + hidden)
@@ -296,7 +296,7 @@ def test_a_private_test_fails_what_every_public_test_passes(tmp_path):
     message = ex["m02_matmul_cost"]["message"]
     assert message.startswith("hidden tests failed: wrong result on inputs the visible tests do not show")
     learner = [message, *r["notes"]] + [p.read_text(errors="replace") for p in _files(out / "feedback")]
-    assert len(learner) > 2 and not [t for t in learner if CANARY in t or "7, 7, 7" in t or "7-cube" in t]
+    assert len(learner) >= 2 and not [t for t in learner if CANARY in t or "7, 7, 7" in t or "7-cube" in t]
     feedback = next((out / "feedback" / "alice" / MODULE).glob("*.html")).read_text()
     assert "hidden tests: FAILED" in feedback
     # the source the instructor keeps is not changed
