@@ -91,6 +91,7 @@ def learner_readme(repo: str, branch: str, modules: list[str]) -> str:
             rows.append(f"| `{m}` | [{title}](course/{m}/{nb.name}) | [![Open In Colab]"
                         f"(https://colab.research.google.com/assets/colab-badge.svg)]"
                         f"({colab.colab_url(repo, branch, m, nb.stem)}) |")
+    first = min((core.COURSE / modules[0]).glob("*.ipynb"))
     modules_table = _section(course_readme, "## Modules")
     keep = [ln for ln in modules_table.splitlines() if not ln.startswith("| `") or ln.split("`")[1] in modules]
     return f"""# Working-Class Deep Learning
@@ -131,9 +132,9 @@ nothing. Save your work to Drive or download it: Colab does not keep it.
 
 ## Check your work
 
-    .venv/bin/wcdl check course/01_matmul_is_all_you_need/m01_1_embeddings_are_lookup_tables.ipynb
-    make check NB=course/01_matmul_is_all_you_need    # a whole module
-    make check                                        # every notebook
+    .venv/bin/wcdl check course/{modules[0]}/{first.name}
+    make check NB=course/{modules[0]}    # a whole module
+    make check    # every notebook
 
 The check grades the saved notebook as your instructor's grader does (the
 same nbgrader pipeline and test cells) and prints, per exercise, the points

@@ -120,6 +120,14 @@ def test_the_class_makefile_installs_and_runs_the_lab_and_the_check(published):
         assert dry(target).returncode != 0
 
 
+def test_publish_help():
+    exe = Path(sys.executable).with_name("wcdl")
+    run = subprocess.run([str(exe), "publish", "--help"], capture_output=True, text=True)
+    assert run.returncode == 0 and "--repository" in run.stdout and "no hidden tests" in run.stdout
+    run = subprocess.run([str(exe), "autograde", "--help"], capture_output=True, text=True)
+    assert run.returncode == 0 and "--private-tests DIR" in run.stdout
+
+
 def test_repository_addresses(tmp_path):
     for address in ("a/b", "https://github.com/a/b", "https://github.com/a/b.git", "git@github.com:a/b.git",
                     "https://github.com/a/b/"):
