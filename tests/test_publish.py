@@ -262,9 +262,9 @@ def test_merge_appends_inside_the_hidden_block(tmp_path):
     assert cell.metadata.nbgrader.points == before.metadata.nbgrader.points
 
 
-def _exercise_row(out: Path) -> dict[str, str]:
+def _exercise_row(out: Path, student: str = "alice") -> dict[str, str]:
     with (out / "grades_by_exercise.csv").open() as fh:
-        [row] = list(csv.DictReader(fh))
+        [row] = [r for r in csv.DictReader(fh) if r["student"] == student]
     return row
 
 
@@ -284,9 +284,14 @@ def test_a_private_test_fails_what_every_public_test_passes(tmp_path):
     assert r["score"] == r["max_score"] == visible + hidden, r
     row = _exercise_row(out)
 
-    # with the private test, the hidden cell of that exercise (and only it) loses its points
-    graded = cli.autograde(subs.parent, out, private_dir=private)
-    [r] = graded["results"]
+    # with the private test, the hidden cell of that exercise (and only it) loses its points;
+    # a right answer (bob's, new in this run) keeps all of them
+    (subs.parent / "bob").mkdir()
+    nbformat.write(_solved(NB), subs.parent / "bob" / f"{NB}.ipynb")
+    graded = cli.autograde(subs.parent, out, private_dir=private, workers=2)
+    r, right = sorted(graded["results"], key=lambda x: x["student"])
+    assert (r["student"], right["student"]) == ("alice", "bob")
+    assert right["score"] == right["max_score"] == visible + hidden, right
     ex = {e["id"]: e for e in r["exercises"]}
     lost = ex["m02_matmul_cost"]["cells"]["m02_matmul_cost_hidden"][1]
     assert tuple(ex["m02_matmul_cost"]["cells"]["m02_matmul_cost_hidden"]) == (0.0, lost) and lost > 0
@@ -298,14 +303,20 @@ def test_a_private_test_fails_what_every_public_test_passes(tmp_path):
     assert new.keys() == row.keys() and new["max_total"] == row["max_total"]
     assert float(new["m02_matmul_cost"]) == float(row["m02_matmul_cost"]) - lost
     with (out / "grades.csv").open() as fh:
-        [grades] = [g for g in csv.DictReader(fh) if g["assignment"] == MODULE]
+        [grades] = [g for g in csv.DictReader(fh) if g["assignment"] == MODULE and g["student_id"] == "alice"]
     assert float(grades["score"]) == visible + hidden - lost
     # the learner hears what a failed hidden test says today, and nothing of the private test
     message = ex["m02_matmul_cost"]["message"]
     assert message.startswith("hidden tests failed: wrong result on inputs the visible tests do not show")
-    learner = [message, *r["notes"]] + [p.read_text(errors="replace") for p in _files(out / "feedback")]
-    assert len(learner) >= 2 and not [t for t in learner if CANARY in t or "7, 7, 7" in t or "7-cube" in t]
+    learner = [message, *r["notes"], *right["notes"]] + [p.read_text(errors="replace")
+                                                         for p in _files(out / "feedback")]
+    assert len(learner) >= 3 and not [t for t in learner if CANARY in t or "7, 7, 7" in t or "7-cube" in t]
     feedback = next((out / "feedback" / "alice" / MODULE).glob("*.html")).read_text()
     assert "hidden tests: FAILED" in feedback
     # the source the instructor keeps is not changed
     assert CANARY not in core.source_notebooks()[NB].read_text()
+    # the same private tests again: nothing to grade (resumed); the score stays
+    journal = (out / "progress.jsonl").read_text()
+    again = cli.autograde(subs.parent, out, private_dir=private)
+    assert (out / "progress.jsonl").read_text() == journal
+    assert [x["score"] for x in again["results"]] == [r["score"], right["score"]]
