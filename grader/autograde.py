@@ -24,7 +24,7 @@ from pathlib import Path
 import nbformat
 from tqdm import tqdm
 
-from grader import batch, core
+from grader import batch, core, private_tests
 
 
 def collect_submissions(folder: Path) -> dict[str, list[Path]]:
@@ -123,7 +123,8 @@ def _failed_entry(job, outcome: dict, sources: dict[str, Path]) -> dict:
 
 
 def autograde(submissions: Path, out: Path, timeout: float | None = None, workers: int = 1,
-              cell_timeout: float | None = None, progress: bool = False) -> dict:
+              cell_timeout: float | None = None, progress: bool = False,
+              private_dir: Path | None = None) -> dict:
     """Grade every student's notebooks; write grades CSVs and feedback under `out`.
 
     Pairs (student, module) are graded `workers` at a time; a pair running
@@ -132,6 +133,7 @@ def autograde(submissions: Path, out: Path, timeout: float | None = None, worker
     only what is missing or changed (see grader/batch.py).
     """
     sources = core.source_notebooks()
+    private = private_tests.load(private_dir, sources) if private_dir else {}   # bad folder: nothing graded
     subs = collect_submissions(submissions)
     plan, problems = plan_submissions(subs, sources)
     students = [s for s in subs if core.STUDENT_ID.match(s)]
@@ -146,6 +148,8 @@ def autograde(submissions: Path, out: Path, timeout: float | None = None, worker
         raise core.GradingError(problem + "\nNothing was graded.")
     with batch.run_lock(state):
         ws = core.make_workspace(out, mods)
+        if private:
+            private_tests.merge(ws / "solutions", private)
         _generate_changed(ws, mods, state)
         journal = batch.Journal(out / "progress.jsonl")
         earlier = journal.load()
@@ -154,8 +158,10 @@ def autograde(submissions: Path, out: Path, timeout: float | None = None, worker
             for s in students:
                 gb.update_or_create_student(s)
         todo = []
+        # a module's private tests are part of its hash: changing them regrades that module
+        private_extra = {m: private_tests.digest(private, m, sources) if private else "" for m in mods}
         for (student, module), files in sorted(plan.items()):
-            digest = batch.pair_hash(files, sources, module, extra)
+            digest = batch.pair_hash(files, sources, module, extra + private_extra[module])
             old = earlier.get((student, module))
             if old and old.get("hash") == digest and not old.get("retry") and not (
                     old.get("timeout") and timeout and timeout > old["timeout"]):
@@ -288,7 +294,8 @@ def main(args) -> int:
     # a polite kill (SIGTERM) stops the workers and their kernels too
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     report = autograde(Path(args.submissions), out, timeout=args.timeout, workers=args.workers,
-                       cell_timeout=args.cell_timeout, progress=not args.quiet)
+                       cell_timeout=args.cell_timeout, progress=not args.quiet,
+                       private_dir=Path(args.private_tests) if args.private_tests else None)
     by_student: dict[str, list] = defaultdict(list)
     for r in report["results"]:
         by_student[r["student"]].append(r)

@@ -3,10 +3,11 @@
     wcdl release      regenerate course/ from solutions/ (nbgrader generate_assignment)
     wcdl check        grade your own notebooks and see a table per exercise
     wcdl autograde    grade a folder of submissions: grades CSV and feedback
+    wcdl publish      write a student repository for a class (no solutions, no hidden tests)
 """
 
 # This file only parses arguments and dispatches: each command is a module with a
-# `main(args)` (grader/release.py, grader/check.py, grader/autograde.py), and each has
+# `main(args)` (grader/release.py, grader/check.py, grader/autograde.py, grader/publish.py), and each has
 # one subparser block below.
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import sys
 # that no notebook schema uses. Without it jsonschema simply skips that format.
 sys.modules.setdefault("rfc3987_syntax", None)
 
-from grader import autograde, check, core, release  # noqa: E402
+from grader import autograde, check, core, publish, release  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -65,12 +66,34 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--cell-timeout", type=float, default=None,
                    help="seconds allowed for one cell (default: the course config's, 60)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--private-tests", default=None, metavar="DIR",
+                   help="a folder of your own hidden tests, DIR/<hidden test grade id>.py, each appended to that "
+                        "hidden test at grading (see grader/private_tests.py)")
     p.add_argument("--without-os-sandbox", action="store_true",
                    help="grade even where the OS sandbox (Landlock) is missing, with the audit hook alone "
                         "(weaker: see the README's threat model)")
     p.set_defaults(func=autograde.main)
 
+    p = sub.add_parser("publish", help="write a student repository for a class (instructors)",
+                       description="Write OUT, a repository for a class: the released notebooks (Colab badges "
+                                   "and set-up cells pointing at OUT's own repository), the helper package, "
+                                   "`wcdl check` (visible tests only), a learner README, pyproject.toml, "
+                                   "Makefile and the lock. No solutions, no hidden tests: every file is "
+                                   "searched for them before the command succeeds.")
+    p.add_argument("out", help="folder to write (a clone of the class's repository, or a new folder)")
+    p.add_argument("--repository", default=None,
+                   help="the class repository on GitHub: owner/name or https://github.com/owner/name "
+                        "(default: OUT's git remote `origin`)")
+    p.add_argument("--branch", default="main", help="the branch learners open in Colab (default: main)")
+    p.add_argument("--module", dest="modules", action="append", default=[],
+                   help="publish only this module (repeat for several; default: all)")
+    p.set_defaults(func=publish.main)
+
     args = parser.parse_args(argv)
+    if core.PUBLISHED and args.command != "check":
+        core.log(f"error: this is a class repository (written by `wcdl publish`): without solutions or hidden "
+                 f"tests, `wcdl {args.command}` cannot run here; `wcdl check` grades your notebooks' visible tests.")
+        return 2
     try:
         return args.func(args)
     except core.GradingError as e:

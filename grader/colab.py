@@ -64,9 +64,14 @@ def colab_url(repo: str, branch: str, module: str, notebook: str) -> str:
     return f"https://colab.research.google.com/github/{repo}/blob/{branch}/course/{module}/{notebook}.ipynb"
 
 
-def stamp(path: Path, module: str, extra_files: list[str]) -> None:
-    """Insert (or refresh) the badge and the set-up cell of one release notebook."""
-    repo, branch = settings()
+def stamp(path: Path, module: str, extra_files: list[str], repo: str | None = None,
+          branch: str | None = None) -> None:
+    """Insert (or refresh) the badge and the set-up cell of one release notebook.
+
+    `repo` and `branch` default to pyproject.toml's (`wcdl publish` gives a class repository's own).
+    """
+    own_repo, own_branch = settings()
+    repo, branch = repo or own_repo, branch or own_branch
     nb = nbformat.read(path, as_version=4)
     nb.cells = [c for c in nb.cells if c.get("metadata", {}).get(STAMP) is None]
     badge = nbformat.v4.new_markdown_cell(
@@ -85,7 +90,7 @@ def stamp(path: Path, module: str, extra_files: list[str]) -> None:
     nbformat.write(nb, path)
 
 
-def stamp_module(folder: Path) -> None:
+def stamp_module(folder: Path, repo: str | None = None, branch: str | None = None) -> None:
     extra = sorted(p.name for p in folder.iterdir() if p.is_file() and p.suffix != ".ipynb")
     for path in sorted(folder.glob("*.ipynb")):
-        stamp(path, folder.name, extra)
+        stamp(path, folder.name, extra, repo, branch)

@@ -27,6 +27,12 @@ from grader.preprocessors import hidden_lines, is_hidden_test_cell
 
 REPO = Path(__file__).resolve().parents[1]
 SOLUTIONS = REPO / "solutions"
+# A class repository written by `wcdl publish` has no solutions/: there `wcdl check` grades against
+# the release it was published with, whose hidden-test cells hold a comment only (grader/publish.py).
+PUBLISHED_RELEASE = REPO / "grader" / "release"
+PUBLISHED = not SOLUTIONS.is_dir() and PUBLISHED_RELEASE.is_dir()
+if PUBLISHED:
+    SOLUTIONS = PUBLISHED_RELEASE
 COURSE = REPO / "course"
 CONFIG = REPO / "grader" / "nbgrader_config.py"
 HIDDEN_SUFFIX = "_hidden"
@@ -549,7 +555,12 @@ def results_for(root: Path, module: str, student: str, notebook: str, source_nb)
         first = _first_setup_error(graded_nb)
         if first:
             notes.append(redact(first, hidden_text))
-    return NotebookResult(student, module, notebook, out, None, notes, review)
+    result = NotebookResult(student, module, notebook, out, None, notes, review)
+    if PUBLISHED:       # a class repository: no hidden tests to count (grader/publish.py)
+        from grader.publish import visible_only
+
+        result = visible_only(result)
+    return result
 
 
 def zero_result(student: str, module: str, notebook: str, source_nb, problem: str) -> NotebookResult:

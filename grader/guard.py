@@ -49,7 +49,7 @@ from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_output
 from traitlets import Bool, Integer, List, Unicode
 
-from grader.core import exercise_of, generated_cache, nbgrader_meta
+from grader.core import HIDDEN_SUFFIX, PUBLISHED, exercise_of, generated_cache, nbgrader_meta
 from grader.preprocessors import HIDDEN_BEGIN
 from grader.sandbox import POLICY_ENV, RECORD_PREFIX
 from wcdl.data import data_folders
@@ -580,6 +580,9 @@ class GuardedExecute(Execute):
             if test:
                 self._slow.add(exercise_of(gid))
         if not test:
+            return
+        if PUBLISHED and gid.endswith(HIDDEN_SUFFIX):    # a class repository: no hidden tests in its cells
+            self._progress(resources, f"{gid}: hidden tests run when your instructor grades")
             return
         failed = any(o.get("output_type") == "error" for o in cell.get("outputs", []))
         self._progress(resources, f"{gid} {'FAILED' if failed else 'passed'} ({time.monotonic() - started:.1f} s)")
