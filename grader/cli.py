@@ -3,6 +3,7 @@
     wcdl release      regenerate course/ from solutions/ (nbgrader generate_assignment)
     wcdl check        grade your own notebooks and see a table per exercise
     wcdl autograde    grade a folder of submissions: grades CSV and feedback
+    wcdl gather       merge the folders of `wcdl autograde --shard K/N` runs
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ sys.modules.setdefault("rfc3987_syntax", None)
 import nbformat  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
-from grader import batch, colab, core  # noqa: E402
+from grader import batch, colab, core, shards  # noqa: E402
 
 
 def _log(msg: str) -> None:
@@ -393,7 +394,8 @@ def _failed_entry(job, outcome: dict, sources: dict[str, Path]) -> dict:
 
 
 def autograde(submissions: Path, out: Path, timeout: float | None = None, workers: int = 1,
-              cell_timeout: float | None = None, progress: bool = False) -> dict:
+              cell_timeout: float | None = None, progress: bool = False,
+              shard: tuple[int, int] | None = None) -> dict:
     """Grade every student's notebooks; write grades CSVs and feedback under `out`.
 
     Pairs (student, module) are graded `workers` at a time; a pair running
@@ -405,6 +407,8 @@ def autograde(submissions: Path, out: Path, timeout: float | None = None, worker
     subs = collect_submissions(submissions)
     plan, problems = plan_submissions(subs, sources)
     students = [s for s in subs if core.STUDENT_ID.match(s)]
+    if shard:       # --shard K/N: only this shard's pairs (grader/shards.py)
+        plan, students, problems = shards.select(out, shard, plan, students, problems)
     mods = sorted({m for _, m in plan})
     out.mkdir(parents=True, exist_ok=True)
     state = out / batch.STATE
@@ -470,7 +474,10 @@ def autograde(submissions: Path, out: Path, timeout: float | None = None, worker
         finally:
             pool.close()
             bar.close()
-        return write_exports(ws, students, problems, [entries[k] for k in sorted(entries) if k in plan], sources)
+        report = write_exports(ws, students, problems, [entries[k] for k in sorted(entries) if k in plan], sources)
+        if shard:
+            shards.finish(out, plan)
+        return report
 
 
 def write_exports(ws: Path, students: list[str], problems: dict[str, list[str]], entries: list[dict],
@@ -557,7 +564,7 @@ def cmd_autograde(args) -> int:
     # a polite kill (SIGTERM) stops the workers and their kernels too
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     report = autograde(Path(args.submissions), out, timeout=args.timeout, workers=args.workers,
-                       cell_timeout=args.cell_timeout, progress=not args.quiet)
+                       cell_timeout=args.cell_timeout, progress=not args.quiet, shard=args.shard)
     by_student: dict[str, list] = defaultdict(list)
     for r in report["results"]:
         by_student[r["student"]].append(r)
@@ -627,7 +634,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--without-os-sandbox", action="store_true",
                    help="grade even where the OS sandbox (Landlock) is missing, with the audit hook alone "
                         "(weaker: see the README's threat model)")
+    p.add_argument("--shard", type=shards.parse_shard, default=None, metavar="K/N",
+                   help="grade only shard K of N (a fixed share of the (student, module) pairs), for a job "
+                        "array; merge the N output folders with `wcdl gather`")
     p.set_defaults(func=cmd_autograde)
+    shards.add_gather_parser(sub)
 
     args = parser.parse_args(argv)
     try:
