@@ -122,11 +122,11 @@ def _rerun(m: dict, folder: Path) -> str:
 
 
 def check_shards(folders: list[Path]) -> tuple[int, dict[int, tuple[Path, dict]], list[str]]:
-    """Read and check the shards' manifests: (N, {K: (folder, manifest)}, warnings).
+    """Read and check the shards' manifests: (N, {K: (folder, manifest)}, warnings to print).
 
     Raises GatherError naming every shard that is missing, incomplete or inconsistent.
     """
-    errors, warnings, found = [], [], []
+    errors, notes, found = [], [], []
     for folder in folders:
         path = folder / MANIFEST
         try:
@@ -183,7 +183,7 @@ def check_shards(folders: list[Path]) -> tuple[int, dict[int, tuple[Path, dict]]
                               "than this repository's; gather with the repository (image) the shards used")
                 break
         if m.get("code") != batch.code_digest():
-            warnings.append(f"shard {k}/{n} was graded by other grading code than this one's")
+            notes.append(f"shard {k}/{n} was graded by other grading code than this one's")
         if not m.get("complete"):
             journal = batch.Journal(folder / "progress.jsonl").load()
             done = sum((s, mod) in journal for s, mod in m["pairs"])
@@ -198,7 +198,7 @@ def check_shards(folders: list[Path]) -> tuple[int, dict[int, tuple[Path, dict]]
                           f"({', '.join(lost[:3])}...); run it again: `{_rerun(m, folder)}`")
         retry = [f"{s}/{mod}" for s, mod in m["pairs"] if journal.get((s, mod), {}).get("retry")]
         if retry:
-            warnings.append(f"shard {k}/{n}: grading failed for {', '.join(retry)} (scored zero); running the "
+            notes.append(f"shard {k}/{n}: grading failed for {', '.join(retry)} (scored zero); running the "
                             f"shard again grades them again: `{_rerun(m, folder)}`")
     if errors:
         raise GatherError("cannot gather yet:\n  " + "\n  ".join(errors) +
@@ -213,7 +213,7 @@ def check_shards(folders: list[Path]) -> tuple[int, dict[int, tuple[Path, dict]]
     klass = by_k[1][1]["class_plan"]
     if set(seen) != {(s, mod) for s, mod, _ in klass["pairs"]}:
         raise GatherError("the shards' pairs are not the class's pairs; run every shard again")
-    return n, by_k, warnings
+    return n, by_k, notes
 
 
 # ---------------------------------------------------------------- gather: merge
@@ -266,8 +266,8 @@ def gather(folders: list[Path], final: Path, log=lambda msg: None) -> dict:
         raise GatherError(f"--out {final} must be a folder of its own, not a shard's or one holding shards")
     if final.exists() and any(final.iterdir()) and not (final / batch.STATE / GATHERED).exists():
         raise GatherError(f"{final} holds something other than an earlier gather; give an empty or new folder")
-    n, by_k, warnings = check_shards(folders)
-    for w in warnings:
+    n, by_k, notes = check_shards(folders)
+    for w in notes:
         log("warning: " + w)
     klass = by_k[1][1]["class_plan"]
     students, problems = klass["students"], klass["problems"]
@@ -302,7 +302,7 @@ def gather(folders: list[Path], final: Path, log=lambda msg: None) -> dict:
     report = write_exports(ws, students, defaultdict(list, problems), entries, sources)
     _write_json(build / batch.STATE / GATHERED, {
         "shards": {str(k): str(f) for k, (f, _) in sorted(by_k.items())}, "of": n, "time": time.time(),
-        "class": by_k[1][1]["class"], "warnings": warnings})
+        "class": by_k[1][1]["class"], "warnings": notes})
     # replace FINAL as a whole: no pair of an earlier gather stays behind
     if final.exists():
         old = final.parent / f".{final.name}.old"
@@ -313,7 +313,7 @@ def gather(folders: list[Path], final: Path, log=lambda msg: None) -> dict:
     else:
         os.rename(build, final)
     core.make_workspace(final, mods)           # its nbgrader config names the gradebook at its new place
-    report["warnings"] = warnings
+    report["warnings"] = notes
     return report
 
 
