@@ -230,3 +230,22 @@ def test_gather_refuses_an_output_folder_it_did_not_write(tmp_path, capsys):
     assert main(["gather", str(tmp_path / "a"), "--out", str(mine)]) == 1
     assert "holds something other than an earlier gather" in capsys.readouterr().err
     assert (mine / "thesis.tex").exists()
+
+
+def test_gather_has_help():
+    run = subprocess.run([WCDL, "gather", "--help"], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0 and "usage: wcdl gather" in run.stdout
+
+
+def test_the_shard_benchmark_runs(tmp_path):
+    """`python -m grader.bench_shards` grades, gathers and prints a row per shard count; with one
+    student and 2 shards, one shard has nothing to grade, and gathering it must still work.
+    (The numbers are measurements for the README, not something to assert on a shared machine.)"""
+    out = tmp_path / "bench.json"
+    proc = subprocess.run([sys.executable, "-m", "grader.bench_shards", "--copies", "1", "--shards", "1", "2",
+                           "--notebooks", "m03_4_fused_softmax", "--json", str(out)],
+                          capture_output=True, text=True, timeout=1200)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    rows = json.loads(out.read_text())["results"]
+    assert [(r["shards"], r["notebooks"], sorted(r["pairs_per_shard"])) for r in rows] == [(1, 1, [1]), (2, 1, [0, 1])]
+    assert all(r["shards_s"] > 0 and r["cpu_s"] > 0 for r in rows)
