@@ -99,6 +99,11 @@ def select(out: Path, shard: tuple[int, int], plan: dict, students: list[str], p
         "pairs": sorted([s, m] for s, m in mine), "code": batch.code_digest(),
         "modules": {m: module_digest(m) for m in sorted({m for _, m in plan})},
         "command": shlex.join(["wcdl", *sys.argv[1:]]) if sys.argv and sys.argv[0].endswith("wcdl") else None})
+    bindir = str(Path(sys.executable).parent)
+    if not mine and bindir not in os.environ.get("PATH", "").split(os.pathsep):
+        # a shard with nothing to grade opens its new gradebook in this process, and nbgrader
+        # then runs `alembic` by name (otherwise generate_assignment creates it, with this PATH)
+        os.environ["PATH"] = core.nbgrader_env()["PATH"]
     keep = {s for s, _ in mine}
     return mine, [s for s in students if s in keep], {s: v for s, v in problems.items() if s in keep}
 
@@ -296,9 +301,8 @@ def gather(folders: list[Path], final: Path, log=lambda msg: None) -> dict:
                     entries.append(journal[(s, mod)])
             _copy_tree(folder / batch.STATE / "logs", build / batch.STATE / "logs" / f"shard-{k}")
     entries.sort(key=lambda e: (e["student"], e["module"]))
-    journal = batch.Journal(build / "progress.jsonl")
-    for e in entries:
-        journal.append(e)
+    # the merged journal, in batch.Journal's format (one write: thousands of fsyncs would be slow)
+    (build / "progress.jsonl").write_text("".join(json.dumps(e, sort_keys=True) + "\n" for e in entries))
     report = write_exports(ws, students, defaultdict(list, problems), entries, sources)
     _write_json(build / batch.STATE / GATHERED, {
         "shards": {str(k): str(f) for k, (f, _) in sorted(by_k.items())}, "of": n, "time": time.time(),
