@@ -24,7 +24,7 @@ from pathlib import Path
 import nbformat
 from tqdm import tqdm
 
-from grader import batch, core, private_tests
+from grader import batch, core, private_tests, shards
 
 
 def collect_submissions(folder: Path) -> dict[str, list[Path]]:
@@ -124,7 +124,7 @@ def _failed_entry(job, outcome: dict, sources: dict[str, Path]) -> dict:
 
 def autograde(submissions: Path, out: Path, timeout: float | None = None, workers: int = 1,
               cell_timeout: float | None = None, progress: bool = False,
-              private_dir: Path | None = None) -> dict:
+              private_dir: Path | None = None, shard: tuple[int, int] | None = None) -> dict:
     """Grade every student's notebooks; write grades CSVs and feedback under `out`.
 
     Pairs (student, module) are graded `workers` at a time; a pair running
@@ -137,6 +137,8 @@ def autograde(submissions: Path, out: Path, timeout: float | None = None, worker
     subs = collect_submissions(submissions)
     plan, problems = plan_submissions(subs, sources)
     students = [s for s in subs if core.STUDENT_ID.match(s)]
+    if shard:       # --shard K/N: only this shard's pairs (grader/shards.py)
+        plan, students, problems = shards.select(out, shard, plan, students, problems)
     mods = sorted({m for _, m in plan})
     out.mkdir(parents=True, exist_ok=True)
     state = out / batch.STATE
@@ -206,7 +208,10 @@ def autograde(submissions: Path, out: Path, timeout: float | None = None, worker
         finally:
             pool.close()
             bar.close()
-        return write_exports(ws, students, problems, [entries[k] for k in sorted(entries) if k in plan], sources)
+        report = write_exports(ws, students, problems, [entries[k] for k in sorted(entries) if k in plan], sources)
+        if shard:
+            shards.finish(out, plan)
+        return report
 
 
 def write_exports(ws: Path, students: list[str], problems: dict[str, list[str]], entries: list[dict],
@@ -295,7 +300,8 @@ def main(args) -> int:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     report = autograde(Path(args.submissions), out, timeout=args.timeout, workers=args.workers,
                        cell_timeout=args.cell_timeout, progress=not args.quiet,
-                       private_dir=Path(args.private_tests) if args.private_tests else None)
+                       private_dir=Path(args.private_tests) if args.private_tests else None,
+                       shard=args.shard)
     by_student: dict[str, list] = defaultdict(list)
     for r in report["results"]:
         by_student[r["student"]].append(r)

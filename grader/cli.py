@@ -3,12 +3,13 @@
     wcdl release      regenerate course/ from solutions/ (nbgrader generate_assignment)
     wcdl check        grade your own notebooks and see a table per exercise
     wcdl autograde    grade a folder of submissions: grades CSV and feedback
+    wcdl gather       merge the folders of `wcdl autograde --shard K/N` runs
     wcdl publish      write a student repository for a class (no solutions, no hidden tests)
 """
 
-# This file only parses arguments and dispatches: each command is a module with a
-# `main(args)` (grader/release.py, grader/check.py, grader/autograde.py, grader/publish.py), and each has
-# one subparser block below.
+# This file only parses arguments and dispatches: each command lives in a module of its own
+# (grader/release.py, check.py, autograde.py, publish.py: `main(args)`; shards.py: `gather_main`),
+# and has one subparser block below.
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ import sys
 # that no notebook schema uses. Without it jsonschema simply skips that format.
 sys.modules.setdefault("rfc3987_syntax", None)
 
-from grader import autograde, check, core, publish, release  # noqa: E402
+from grader import autograde, check, core, publish, release, shards  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -72,7 +73,20 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--without-os-sandbox", action="store_true",
                    help="grade even where the OS sandbox (Landlock) is missing, with the audit hook alone "
                         "(weaker: see the README's threat model)")
+    p.add_argument("--shard", type=shards.parse_shard, default=None, metavar="K/N",
+                   help="grade only shard K of N (a fixed share of the (student, module) pairs), for a job "
+                        "array; merge the N output folders with `wcdl gather`")
     p.set_defaults(func=autograde.main)
+
+    p = sub.add_parser("gather", help="merge the folders of `wcdl autograde --shard K/N` runs (instructors)",
+                       description="Merge the output folders of the N shards of a class (`wcdl autograde "
+                                   "SUBMISSIONS --out DIR --shard K/N`) into one course folder: one gradebook, "
+                                   "the feedback, grades.csv, grades_by_exercise.csv, rejected.csv, report.json. "
+                                   "A missing, failed or unfinished shard is named, with the command that runs it "
+                                   "again, and nothing is written (exit 1); gather again once it is complete.")
+    p.add_argument("shards", nargs="+", help="the shards' output folders (all N of them)")
+    p.add_argument("--out", required=True, help="the course folder to write (replaced by each gather)")
+    p.set_defaults(func=shards.gather_main)
 
     p = sub.add_parser("publish", help="write a student repository for a class (instructors)",
                        description="Write OUT, a repository for a class: the released notebooks (Colab badges "
