@@ -3,6 +3,7 @@
     wcdl release      regenerate course/ from solutions/ (nbgrader generate_assignment)
     wcdl check        grade your own notebooks and see a table per exercise
     wcdl autograde    grade a folder of submissions: grades CSV and feedback
+    wcdl audit        profile a model: where its time goes, and what-ifs
 """
 
 from __future__ import annotations
@@ -628,6 +629,12 @@ def main(argv: list[str] | None = None) -> int:
                    help="grade even where the OS sandbox (Landlock) is missing, with the audit hook alone "
                         "(weaker: see the README's threat model)")
     p.set_defaults(func=cmd_autograde)
+
+    from wcdl.audit import add_arguments as audit_arguments, main as audit_main
+    p = sub.add_parser("audit", help="profile a model: where its time goes, and what-ifs",
+                       description="Profile one forward pass of a model and say where its time goes.")
+    audit_arguments(p)
+    p.set_defaults(func=audit_main)
 
     args = parser.parse_args(argv)
     try:

@@ -6,7 +6,10 @@ Plumbing lives here so the notebooks can stay about the idea: `checks`
 (measuring and plotting a machine's roofline), `cuda` (numba.cuda kernels in
 a checking simulator, with memory-access counts), `data` (the SMS Spam
 Collection, sha256-verified), `rl` (CartPole plumbing) and `impala`
-(actor processes and shared-memory rollout buffers).
+(actor processes and shared-memory rollout buffers), and `audit`: point it at
+any model, `wcdl.audit(model, example_inputs)`, to see where its time goes.
 """
 
 __version__ = "0.1.0"
+
+from .audit import audit  # noqa: E402  (light: the module imports torch only when called)
