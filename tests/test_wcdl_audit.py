@@ -111,7 +111,8 @@ def test_split_time_accounts_for_every_microsecond():
     (TinyOps(), torch.randn(4), "overhead"),
 ], ids=["big matmul", "elementwise chain", "tiny ops"])
 def test_audit_names_known_regimes(model, x, regime):
-    report = wcdl.audit(model, x, whatifs=(), roofline=ROOF)
+    # the fastest of 9 profiled passes: on a loaded machine a pass can lose the CPU for milliseconds
+    report = wcdl.audit(model, x, whatifs=(), roofline=ROOF, passes=9)
     assert report.regime == regime, report.table()
     assert sum(report.by_regime.values()) == pytest.approx(report.wall_us, rel=1e-6)
     assert 0 <= report.overhead_share <= 1
