@@ -71,6 +71,13 @@ def test_events_from_a_real_profile():
                             for c in children)
 
 
+def test_a_lookup_reads_the_rows_it_picks_not_the_table():
+    emb, ids = torch.nn.Embedding(1000, 16), torch.randint(0, 1000, (4, 5))
+    events, _ = profile_events(lambda: emb(ids))
+    moved = [(e.name, e.bytes) for e in events if e.bytes]
+    assert moved == [("aten::index_select", 20 * 8 + 2 * 20 * 16 * 4)]   # int64 ids, rows read and written
+
+
 def test_a_dataloader_fetch_is_one_data_event(tmp_path):
     ds = torch.utils.data.TensorDataset(torch.randn(32, 8))
     loader = torch.utils.data.DataLoader(ds, batch_size=16)

@@ -112,6 +112,11 @@ def _bytes_estimate(name: str, shapes: Sequence[Any], dtypes: Sequence[str]) -> 
         elif isinstance(shape, (list, tuple)) and not shape and dtype in _ITEMSIZE:
             sizes.append(_ITEMSIZE[dtype])   # a 0-d tensor
     out = max(sizes, default=0)
+    if name == "aten::index_select" and len(shapes) >= 3 and shapes[0] and isinstance(shapes[2], list):
+        # a lookup (an embedding): reads the index and the rows it picks, not the whole table
+        row = math.prod(shapes[0][1:]) * _ITEMSIZE.get(dtypes[0], 4)
+        picked = math.prod(shapes[2]) if shapes[2] else 1
+        return float(picked * _ITEMSIZE.get(dtypes[2], 8) + 2 * picked * row)
     if name in _MATMULS and len(shapes) > max(_MATMULS[name]):
         a, b = (shapes[i] for i in _MATMULS[name])
         if isinstance(a, list) and isinstance(b, list) and len(a) == len(b) >= 2:
@@ -498,7 +503,8 @@ def audit(model: Any, example_inputs: Any, *, whatifs: Sequence[str] = ("batch",
     """Profile one forward pass of `model(*example_inputs)` and say where its time goes.
 
     `example_inputs`: a tensor or a tuple of tensors (positional arguments;
-    the first dimension is the batch). Runs under `torch.no_grad()` and
+    the first dimension is the batch). Runs under `torch.no_grad()`, in the
+    mode the model is in (call `model.eval()` first for inference), and
     leaves the model as it was (what-ifs work on copies). `whatifs` picks
     from "batch" (the inputs repeated `batch` times along dim 0), "threads"
     (all cores if torch uses one thread, else one), "int8"
@@ -556,7 +562,8 @@ def audit(model: Any, example_inputs: Any, *, whatifs: Sequence[str] = ("batch",
             per_sample[f"batch x{batch}"] = n * batch
             notes[f"batch x{batch}"] = f"{n * batch} samples per call instead of {n}"
     if "threads" in whatifs:
-        other = (os.cpu_count() or 1) if threads == 1 else 1
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+        other = cores if threads == 1 else 1
         name = f"{other} thread{'s' if other > 1 else ''}"
         if other == threads:
             skipped[name] = "this machine has one core"
