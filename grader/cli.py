@@ -5,10 +5,12 @@
     wcdl autograde    grade a folder of submissions: grades CSV and feedback
     wcdl gather       merge the folders of `wcdl autograde --shard K/N` runs
     wcdl publish      write a student repository for a class (no solutions, no hidden tests)
+    wcdl audit        profile a model: where its time goes, and what-ifs
 """
 
 # This file only parses arguments and dispatches: each command lives in a module of its own
-# (grader/release.py, check.py, autograde.py, publish.py: `main(args)`; shards.py: `gather_main`),
+# (grader/release.py, check.py, autograde.py, publish.py and wcdl/profiling.py: `main(args)`;
+# shards.py: `gather_main`),
 # and has one subparser block below.
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import sys
 sys.modules.setdefault("rfc3987_syntax", None)
 
 from grader import autograde, check, core, publish, release, shards  # noqa: E402
+from wcdl import profiling  # noqa: E402  (`wcdl audit`; it imports torch only when run)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -102,6 +105,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--module", dest="modules", action="append", default=[],
                    help="publish only this module (repeat for several; default: all)")
     p.set_defaults(func=publish.main)
+
+    p = sub.add_parser("audit", help="profile a model: where its time goes, and what-ifs",
+                       description="Profile one forward pass of a model and say where its time goes.")
+    profiling.add_arguments(p)
+    p.set_defaults(func=profiling.main)
 
     args = parser.parse_args(argv)
     if core.PUBLISHED and args.command != "check":

@@ -5,9 +5,13 @@ Plumbing lives here so the notebooks can stay about the idea: `checks`
 (honest benchmarks), `device`, `models` (offline MiniLM), `roofline`
 (measuring and plotting a machine's roofline), `cuda` (numba.cuda kernels in
 a checking simulator, with memory-access counts), `data` (the SMS Spam
-Collection, sha256-verified), `rl` (CartPole plumbing) `impala`
-(actor processes and shared-memory rollout buffers) and `feed` (DataLoader
-producers and a stand-in consumer).
+Collection, sha256-verified), `rl` (CartPole plumbing), `impala`
+(actor processes and shared-memory rollout buffers), `feed` (DataLoader
+producers and a stand-in consumer) and `profiling` (torch.profiler runs as
+events, the machine's roofline, what-ifs): point it at any model with
+`wcdl.audit(model, example_inputs)` to see where its time goes.
 """
 
 __version__ = "0.1.0"
+
+from .profiling import audit  # noqa: E402  (light: the module imports torch only when called)
