@@ -526,9 +526,10 @@ class GuardedExecute(Execute):
             ktmp = self._guard["ktmp"]
             env = kernel_env(kwargs.get("env") or os.environ, self.kernel_env)
             env.pop(PROGRESS_ENV, None)
+            # WCDL_GRADING: lets a notebook skip demonstrations the sandbox refuses (m02_6's torch.compile)
             env.update({POLICY_ENV: os.path.join(self._guard["dir"], "policy.json"), "TMPDIR": ktmp,
                         "IPYTHONDIR": os.path.join(ktmp, "ipython"),
-                        "HF_MODULES_CACHE": os.path.join(ktmp, "hf_modules")})
+                        "HF_MODULES_CACHE": os.path.join(ktmp, "hf_modules"), "WCDL_GRADING": "1"})
             kwargs["env"] = env
         return await super().async_start_new_kernel(**kwargs)
 

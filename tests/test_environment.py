@@ -187,3 +187,22 @@ def test_the_readme_grading_example_leaves_git_clean():
     """The README grades `submissions/` into `grading/` inside the repository: git ignores both."""
     ignored = (ROOT / ".gitignore").read_text().split()
     assert "/submissions/" in ignored and "/grading/" in ignored
+
+
+def test_a_cpp_compiler_is_on_path():
+    """torch.compile on the CPU (notebook m02_6) builds the C++ that TorchInductor writes with the
+    compiler it finds the way inductor does ($CXX, else g++; clang++ on macOS): without one the
+    notebook fails halfway, so CI checks for it here, with the fix in the message."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    cxx = os.environ.get("CXX") or ("clang++" if sys.platform == "darwin" else "g++")
+    path = shutil.which(cxx)
+    fix = ("torch.compile on the CPU (notebook m02_6) needs a C++ compiler: install one "
+           "(Debian/Ubuntu: apt-get install g++; macOS: xcode-select --install; conda: conda install gxx) "
+           "or point $CXX at one.")
+    assert path, f"no C++ compiler: {cxx!r} is not on PATH. {fix}"
+    run = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, f"the C++ compiler {path} does not run ({run.stderr.strip()[:300]}). {fix}"
