@@ -213,7 +213,7 @@ def make(width=32):
 
 
 def test_the_command(tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(audit_mod, "machine_roofline", lambda device=None: ROOF)
+    monkeypatch.setattr(profiling, "machine_roofline", lambda device=None: ROOF)
     (tmp_path / "models.py").write_text(FACTORY)
     png, trace = tmp_path / "audit.png", tmp_path / "trace.json"
     rc = cli.main(["audit", f"{tmp_path / 'models.py'}:make", "--kwargs", '{"width": 48}', "--shape", "4,16",
