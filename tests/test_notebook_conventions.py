@@ -183,6 +183,19 @@ def test_test_cells_define_references_once(name):
     assert not bad, f"{name}: test-cell definitions should be named ref_<what> (references) or _<what> (helpers): {bad}"
     twice = {d: gids for d, gids in where.items() if len(gids) > 1}
     assert not twice, f"{name}: defined in more than one test cell (define it once, in the visible test): {twice}"
+    # what the hidden test uses comes first in the visible cell, so a visible test that fails early
+    # still defines it
+    cells = {_meta(c)["grade_id"]: c for c in nb.cells if _is_test(c)}
+    for gid, hidden in cells.items():
+        if not gid.endswith(core.HIDDEN_SUFFIX) or gid.removesuffix(core.HIDDEN_SUFFIX) not in cells:
+            continue
+        visible = ast.parse(_code(cells[gid.removesuffix(core.HIDDEN_SUFFIX)].source)).body
+        used = {n.id for n in ast.walk(ast.parse(_code(re.sub(r"^\s*###.*$", "", hidden.source, flags=re.M))))
+                if isinstance(n, ast.Name)}
+        first = next((i for i, n in enumerate(visible)
+                      if not isinstance(n, (ast.FunctionDef, ast.ClassDef, ast.Import, ast.ImportFrom))), len(visible))
+        late = [n.name for n in visible[first:] if isinstance(n, (ast.FunctionDef, ast.ClassDef)) and n.name in used]
+        assert not late, f"{name}: {gid} uses {late}: define them at the top of the visible test cell"
     others = {d for c in nb.cells if c.cell_type == "code" and not _is_test(c) for d in _top_level_defs(c.source)}
     clash = sorted(others & set(where))
     assert not clash, f"{name}: test-cell definitions that other cells define too: {clash}"
