@@ -21,17 +21,21 @@ from pathlib import Path
 import pytest
 
 from grader import core
-from tests.adversarial import DEAF_LOOP, DO_ANS, LN_ANS, NB, WRONG, nb
+from tests.adversarial import DEAF_LOOP, DO_ANS, LN_ANS, NB, WRONG, max_points, nb
 
 MODULE = "01_matmul_is_all_you_need"
 WCDL = os.path.join(os.path.dirname(sys.executable), "wcdl")
 
+# the notebook's points, read from its source (the grading tests never hard-code a total)
+LN_MAX, DO_MAX = (max_points()[ex] for ex in ("m01_layer_norm", "m01_dropout"))
+TOTAL = LN_MAX + DO_MAX
+
 # student -> (submission, points expected for m01_layer_norm, m01_dropout)
 CLASS = {
-    "ada": (lambda: nb(), 2, 2),
+    "ada": (lambda: nb(), LN_MAX, DO_MAX),
     "bea": (lambda: nb(solved=False), 0, 0),
-    "cyd": (lambda: nb(edit={LN_ANS: WRONG[LN_ANS]}), 0, 2),
-    "dan": (lambda: nb(edit={DO_ANS: WRONG[DO_ANS]}), 2, 0),
+    "cyd": (lambda: nb(edit={LN_ANS: WRONG[LN_ANS]}), 0, DO_MAX),
+    "dan": (lambda: nb(edit={DO_ANS: WRONG[DO_ANS]}), LN_MAX, 0),
 }
 
 
@@ -140,7 +144,7 @@ def test_interrupted_twice_then_resumed(tmp_path):
     for r in table:
         _, ln, do = CLASS[r["student"]]
         assert (float(r["m01_layer_norm"]), float(r["m01_dropout"]), float(r["total"])) == (ln, do, ln + do)
-        assert float(r["max_total"]) == 4
+        assert float(r["max_total"]) == TOTAL
     for student in CLASS:
         assert (out / "feedback" / student / MODULE / f"{NB}.html").exists()
 
@@ -152,23 +156,23 @@ def test_interrupted_twice_then_resumed(tmp_path):
     journal = _journal(out)
     assert len(journal) == len(CLASS) + 1 and journal[-1]["student"] == "bea"
     rows = list(csv.DictReader((out / "grades.csv").open()))
-    assert [float(r["score"]) for r in rows if r["student_id"] == "bea"] == [4.0]
+    assert [float(r["score"]) for r in rows if r["student_id"] == "bea"] == [float(TOTAL)]
     table = {r["student"]: r for r in csv.DictReader((out / "grades_by_exercise.csv").open())}
-    assert len(table) == len(CLASS) and float(table["bea"]["total"]) == 4
+    assert len(table) == len(CLASS) and float(table["bea"]["total"]) == TOTAL
 
 
 def test_timeout_kills_the_pair_and_the_batch_goes_on(tmp_path):
     subs, out = tmp_path / "submissions", tmp_path / "grading"
-    _write(subs, {"stuck": (lambda: nb(before={LN_ANS: DEAF_LOOP}), 0, 0), "fine": (lambda: nb(), 2, 2)})
+    _write(subs, {"stuck": (lambda: nb(before={LN_ANS: DEAF_LOOP}), 0, 0), "fine": (lambda: nb(), LN_MAX, DO_MAX)})
     run = subprocess.run([WCDL, "autograde", str(subs), "--out", str(out), "--workers", "2", "--quiet",
                           "--cell-timeout", "600", "--timeout", "60"], capture_output=True, text=True, timeout=900)
     assert run.returncode == 0, run.stderr[-3000:]
     report = json.loads((out / "report.json").read_text())
     scores = {r["student"]: r["score"] for r in report["results"]}
-    assert scores == {"stuck": 0, "fine": 4}
+    assert scores == {"stuck": 0, "fine": TOTAL}
     assert "grading stopped after 60 s" in (out / "feedback" / "stuck" / "problems.txt").read_text()
     rows = {r["student_id"]: float(r["score"]) for r in csv.DictReader((out / "grades.csv").open())}
-    assert rows["stuck"] == 0 and rows["fine"] == 4
+    assert rows["stuck"] == 0 and rows["fine"] == TOTAL
     if sys.platform.startswith("linux"):
         _no_leftovers(out)
 

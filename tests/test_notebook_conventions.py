@@ -1,9 +1,10 @@
-"""Every source notebook follows the course's exercise conventions."""
+"""Every source notebook follows the course's exercise conventions (solutions/README.md)."""
 
 from __future__ import annotations
 
 import ast
 import re
+from collections import Counter
 
 import nbformat
 import pytest
@@ -20,6 +21,31 @@ def _nb(name):
 
 def _meta(cell):
     return cell.get("metadata", {}).get("nbgrader", {})
+
+
+def _is_test(cell) -> bool:
+    m = _meta(cell)
+    return bool(m.get("grade")) and not m.get("solution")
+
+
+def _code(source: str) -> str:
+    """A cell's source as Python: IPython magics and shell lines blanked."""
+    return "\n".join("" if ln.lstrip().startswith(("%", "!")) else ln for ln in source.splitlines())
+
+
+def _top_level_defs(source: str) -> list[str]:
+    tree = ast.parse(_code(source))
+    return [n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef))]
+
+
+def _solution_lines(source: str) -> int:
+    body = source.split("### BEGIN SOLUTION", 1)[1].split("### END SOLUTION", 1)[0]
+    return sum(1 for ln in body.splitlines() if ln.strip())
+
+
+TITLE = re.compile(r"# (\d\d)\.(\d+) (\S.*)")
+HEADING = re.compile(r"### Exercise (\d+): (\S.*) \((\d+) points?, about (\d+) lines?\)")
+MIN_POINTS, MAX_POINTS = 1, 4
 
 
 @pytest.mark.parametrize("name", sorted(SOURCES))
@@ -75,3 +101,110 @@ def test_no_bare_asserts_in_test_cells(name):
             src = re.sub(r"^\s*###.*$", "", cell.source, flags=re.M)
             bare = [n.lineno for n in ast.walk(ast.parse(src)) if isinstance(n, ast.Assert)]
             assert not bare, f"{name}: {m['grade_id']} has bare asserts on lines {bare}; use wcdl.checks"
+
+
+@pytest.mark.parametrize("name", sorted(SOURCES))
+def test_title_is_number_and_name(name):
+    first = _nb(name).cells[0].source.splitlines()[0]
+    m = TITLE.fullmatch(first)
+    assert m, f"{name}: the first line should be '# MM.N Title' (no 'Module', no dash), got {first!r}"
+    assert name.startswith(f"m{m[1]}_{m[2]}_"), f"{name}: title number {m[1]}.{m[2]} does not match the file name"
+    assert not m[3].startswith(("—", "-", "–")), f"{name}: no dash between number and title: {first!r}"
+
+
+@pytest.mark.parametrize("name", sorted(SOURCES))
+def test_exercise_headings_state_points_and_size(name):
+    """Just before each answer cell: '### Exercise K: what (P points, about L lines)', K counting
+    1, 2, ..., P the sum of the exercise's graded cells' points, L its solution's non-blank lines
+    (within max(2, 30%))."""
+    nb = _nb(name)
+    points = {ex.id: ex.points for ex in core.exercises(nb)}
+    k = 0
+    for i, cell in enumerate(nb.cells):
+        m = _meta(cell)
+        if not m.get("solution"):
+            continue
+        k += 1
+        ex = m["grade_id"].removesuffix("_answer")
+        prev = nb.cells[i - 1]
+        first = prev.source.splitlines()[0] if prev.source else ""
+        h = HEADING.fullmatch(first) if prev.cell_type == "markdown" else None
+        assert h, (f"{name}: the cell before {m['grade_id']} should be markdown starting with "
+                   f"'### Exercise {k}: what it builds (P points, about L lines)', got {first!r}")
+        assert int(h[1]) == k, f"{name}: {ex} is exercise {k}, its heading says {h[1]}"
+        assert int(h[3]) == points[ex], f"{name}: {ex} is worth {points[ex]:g} points, its heading says {h[3]}"
+        lines = _solution_lines(cell.source)
+        assert abs(int(h[4]) - lines) <= max(2, 0.3 * lines), \
+            f"{name}: {ex}'s solution has {lines} lines, its heading says about {h[4]}"
+    headings = [c for c in nb.cells if c.cell_type == "markdown" and re.match(r"#+ Exercise", c.source)]
+    assert len(headings) == k, f"{name}: {len(headings)} exercise headings for {k} exercises"
+
+
+@pytest.mark.parametrize("name", sorted(SOURCES))
+def test_graded_cells_are_worth_one_to_four_points(name):
+    for cell in _nb(name).cells:
+        if _is_test(cell):
+            m = _meta(cell)
+            pts = m.get("points", 0)
+            assert float(pts) == int(pts) and MIN_POINTS <= pts <= MAX_POINTS, \
+                f"{name}: {m['grade_id']} is worth {pts} points; weight each graded cell {MIN_POINTS} to {MAX_POINTS}"
+
+
+@pytest.mark.parametrize("name", sorted(SOURCES))
+def test_notebook_ends_with_takeaways(name):
+    last = _nb(name).cells[-1]
+    assert last.cell_type == "markdown" and last.source.startswith("## Takeaways"), \
+        f"{name}: the last cell should be markdown starting with '## Takeaways' (GPU-only cells go before it)"
+
+
+@pytest.mark.parametrize("name", sorted(SOURCES))
+def test_no_unused_imports(name):
+    """Every name a cell imports is used by some cell of the notebook (solutions and hidden tests included)."""
+    trees = [ast.parse(_code(c.source)) for c in _nb(name).cells if c.cell_type == "code"]
+    used = {n.id for t in trees for n in ast.walk(t) if isinstance(n, ast.Name)}
+    imported = {(a.asname or a.name).split(".")[0] for t in trees for n in ast.walk(t)
+                if isinstance(n, (ast.Import, ast.ImportFrom)) for a in n.names}
+    unused = sorted(imported - used - {"*"})
+    assert not unused, f"{name}: imported but never used: {unused}"
+
+
+@pytest.mark.parametrize("name", sorted(SOURCES))
+def test_test_cells_define_references_once(name):
+    """A test cell's functions and classes are references `ref_<what>` or helpers `_<what>`; one that
+    the hidden test needs too is defined once, in the visible test cell, and never redefined."""
+    nb = _nb(name)
+    where: dict[str, list[str]] = {}
+    for cell in nb.cells:
+        if _is_test(cell):
+            src = re.sub(r"^\s*###.*$", "", cell.source, flags=re.M)
+            for d in _top_level_defs(src):
+                where.setdefault(d, []).append(_meta(cell)["grade_id"])
+    bad = [d for d in where if not (d.startswith("ref_") or d.startswith("_"))]
+    assert not bad, f"{name}: test-cell definitions should be named ref_<what> (references) or _<what> (helpers): {bad}"
+    twice = {d: gids for d, gids in where.items() if len(gids) > 1}
+    assert not twice, f"{name}: defined in more than one test cell (define it once, in the visible test): {twice}"
+    # what the hidden test uses comes first in the visible cell, so a visible test that fails early
+    # still defines it
+    cells = {_meta(c)["grade_id"]: c for c in nb.cells if _is_test(c)}
+    for gid, hidden in cells.items():
+        if not gid.endswith(core.HIDDEN_SUFFIX) or gid.removesuffix(core.HIDDEN_SUFFIX) not in cells:
+            continue
+        visible = ast.parse(_code(cells[gid.removesuffix(core.HIDDEN_SUFFIX)].source)).body
+        used = {n.id for n in ast.walk(ast.parse(_code(re.sub(r"^\s*###.*$", "", hidden.source, flags=re.M))))
+                if isinstance(n, ast.Name)}
+        first = next((i for i, n in enumerate(visible)
+                      if not isinstance(n, (ast.FunctionDef, ast.ClassDef, ast.Import, ast.ImportFrom))), len(visible))
+        late = [n.name for n in visible[first:] if isinstance(n, (ast.FunctionDef, ast.ClassDef)) and n.name in used]
+        assert not late, f"{name}: {gid} uses {late}: define them at the top of the visible test cell"
+    others = {d for c in nb.cells if c.cell_type == "code" and not _is_test(c) for d in _top_level_defs(c.source)}
+    clash = sorted(others & set(where))
+    assert not clash, f"{name}: test-cell definitions that other cells define too: {clash}"
+
+
+def test_grade_ids_are_unique_across_the_course():
+    """The per-exercise CSV keys its columns by exercise id: a repeated id would merge two columns."""
+    ids = Counter(_meta(c)["grade_id"] for name in SOURCES for c in _nb(name).cells if _meta(c).get("grade_id"))
+    repeated = sorted(g for g, n in ids.items() if n > 1)
+    assert not repeated, f"grade ids used more than once in the course: {repeated}"
+    exercises = Counter(ex.id for name in SOURCES for ex in core.exercises(_nb(name)))
+    assert not [e for e, n in exercises.items() if n > 1], "exercise ids repeated across notebooks"
