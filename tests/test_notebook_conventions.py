@@ -10,6 +10,7 @@ import nbformat
 import pytest
 
 from grader import core
+from grader.core import nbgrader_meta
 from grader.preprocessors import is_hidden_test_cell
 
 SOURCES = core.source_notebooks()
@@ -19,12 +20,8 @@ def _nb(name):
     return nbformat.read(SOURCES[name], as_version=4)
 
 
-def _meta(cell):
-    return cell.get("metadata", {}).get("nbgrader", {})
-
-
 def _is_test(cell) -> bool:
-    m = _meta(cell)
+    m = nbgrader_meta(cell)
     return bool(m.get("grade")) and not m.get("solution")
 
 
@@ -62,7 +59,7 @@ def test_notebook_is_stripped_and_named_after_its_module(name):
 def test_exercises_have_answer_visible_and_hidden_cells(name):
     nb = _nb(name)
     module_no = SOURCES[name].parent.name[:2]
-    ids = [_meta(c)["grade_id"] for c in nb.cells if _meta(c)]
+    ids = [nbgrader_meta(c)["grade_id"] for c in nb.cells if nbgrader_meta(c)]
     assert len(ids) == len(set(ids)), f"{name}: duplicate grade ids"
     bad_ids = [g for g in ids if not re.fullmatch(rf"m{module_no}_[a-z0-9_]+", g)]
     assert not bad_ids, f"{name}: grade ids must look like m{module_no}_snake_case: {bad_ids}"
@@ -73,7 +70,7 @@ def test_exercises_have_answer_visible_and_hidden_cells(name):
         assert sorted(ex.test_cells) == [ex.id, f"{ex.id}_hidden"], \
             f"{name}: {ex.id} needs a visible test cell {ex.id} and a hidden one {ex.id}_hidden"
     for cell in nb.cells:
-        m = _meta(cell)
+        m = nbgrader_meta(cell)
         if not m:
             continue
         if m.get("solution"):
@@ -96,7 +93,7 @@ def test_exercises_have_answer_visible_and_hidden_cells(name):
 def test_no_bare_asserts_in_test_cells(name):
     """Visible feedback goes through wcdl.checks, which says what went wrong."""
     for cell in _nb(name).cells:
-        m = _meta(cell)
+        m = nbgrader_meta(cell)
         if m.get("grade") and not m.get("solution"):
             src = re.sub(r"^\s*###.*$", "", cell.source, flags=re.M)
             bare = [n.lineno for n in ast.walk(ast.parse(src)) if isinstance(n, ast.Assert)]
@@ -121,7 +118,7 @@ def test_exercise_headings_state_points_and_size(name):
     points = {ex.id: ex.points for ex in core.exercises(nb)}
     k = 0
     for i, cell in enumerate(nb.cells):
-        m = _meta(cell)
+        m = nbgrader_meta(cell)
         if not m.get("solution"):
             continue
         k += 1
@@ -144,7 +141,7 @@ def test_exercise_headings_state_points_and_size(name):
 def test_graded_cells_are_worth_one_to_four_points(name):
     for cell in _nb(name).cells:
         if _is_test(cell):
-            m = _meta(cell)
+            m = nbgrader_meta(cell)
             pts = m.get("points", 0)
             assert float(pts) == int(pts) and MIN_POINTS <= pts <= MAX_POINTS, \
                 f"{name}: {m['grade_id']} is worth {pts} points; weight each graded cell {MIN_POINTS} to {MAX_POINTS}"
@@ -178,14 +175,14 @@ def test_test_cells_define_references_once(name):
         if _is_test(cell):
             src = re.sub(r"^\s*###.*$", "", cell.source, flags=re.M)
             for d in _top_level_defs(src):
-                where.setdefault(d, []).append(_meta(cell)["grade_id"])
+                where.setdefault(d, []).append(nbgrader_meta(cell)["grade_id"])
     bad = [d for d in where if not (d.startswith("ref_") or d.startswith("_"))]
     assert not bad, f"{name}: test-cell definitions should be named ref_<what> (references) or _<what> (helpers): {bad}"
     twice = {d: gids for d, gids in where.items() if len(gids) > 1}
     assert not twice, f"{name}: defined in more than one test cell (define it once, in the visible test): {twice}"
     # what the hidden test uses comes first in the visible cell, so a visible test that fails early
     # still defines it
-    cells = {_meta(c)["grade_id"]: c for c in nb.cells if _is_test(c)}
+    cells = {nbgrader_meta(c)["grade_id"]: c for c in nb.cells if _is_test(c)}
     for gid, hidden in cells.items():
         if not gid.endswith(core.HIDDEN_SUFFIX) or gid.removesuffix(core.HIDDEN_SUFFIX) not in cells:
             continue
@@ -203,7 +200,7 @@ def test_test_cells_define_references_once(name):
 
 def test_grade_ids_are_unique_across_the_course():
     """The per-exercise CSV keys its columns by exercise id: a repeated id would merge two columns."""
-    ids = Counter(_meta(c)["grade_id"] for name in SOURCES for c in _nb(name).cells if _meta(c).get("grade_id"))
+    ids = Counter(nbgrader_meta(c)["grade_id"] for name in SOURCES for c in _nb(name).cells if nbgrader_meta(c).get("grade_id"))
     repeated = sorted(g for g, n in ids.items() if n > 1)
     assert not repeated, f"grade ids used more than once in the course: {repeated}"
     exercises = Counter(ex.id for name in SOURCES for ex in core.exercises(_nb(name)))
