@@ -230,17 +230,20 @@ def test_the_resume_hash_covers_the_grading_code(tmp_path, monkeypatch):
     assert batch.pair_hash({NB: f}, sources, module) == before
     repo = tmp_path / "repo"
     for d in ("grader", "wcdl"):
-        for p in (core.REPO / d).glob("*.py"):
-            (repo / d).mkdir(parents=True, exist_ok=True)
-            (repo / d / p.name).write_bytes(p.read_bytes())
+        for p in (core.REPO / d).rglob("*.py"):
+            if "__pycache__" not in p.parts:
+                copy = repo / p.relative_to(core.REPO)
+                copy.parent.mkdir(parents=True, exist_ok=True)
+                copy.write_bytes(p.read_bytes())
     (repo / "nbgrader_config.py").write_bytes((core.REPO / "nbgrader_config.py").read_bytes())
     monkeypatch.setattr(core, "REPO", repo)
     monkeypatch.setattr(batch, "_CODE_DIGEST", None)
     assert batch.pair_hash({NB: f}, sources, module) == before          # the same code: the same hash
-    sandbox = repo / "grader" / "sandbox.py"
-    sandbox.write_text(sandbox.read_text() + "\n# a fix\n")
-    monkeypatch.setattr(batch, "_CODE_DIGEST", None)
-    assert batch.pair_hash({NB: f}, sources, module) != before
+    for fixed in (repo / "grader" / "_hook.py", repo / "wcdl" / "cuda" / "simulator.py"):   # subpackages count
+        fixed.write_text(fixed.read_text() + "\n# a fix\n")
+        monkeypatch.setattr(batch, "_CODE_DIGEST", None)
+        assert batch.pair_hash({NB: f}, sources, module) != before
+        before = batch.pair_hash({NB: f}, sources, module)
     # a link is hashed as a link (never followed), a huge file by its size (never read)
     link = tmp_path / "link.ipynb"
     link.symlink_to(f)

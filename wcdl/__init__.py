@@ -14,4 +14,11 @@ events, the machine's roofline, what-ifs): point it at any model with
 
 __version__ = "0.1.0"
 
-from .profiling import audit  # noqa: E402  (light: the module imports torch only when called)
+
+def __getattr__(name):
+    # `wcdl.audit` without importing wcdl.profiling (and what it imports) with every `import wcdl`
+    if name == "audit":
+        from .profiling import audit
+
+        return audit
+    raise AttributeError(f"module 'wcdl' has no attribute {name!r}")

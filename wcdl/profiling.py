@@ -460,7 +460,7 @@ def split_time(events: Sequence[Event], floor_us: float, ridge: float) -> tuple[
     the ridge point, memory-bound below it. Host time outside every op (gaps
     between top-level events, regions' self time) is overhead too.
     """
-    host = [e for e in events if e.kind != "kernel"]
+    host = [e for e in events if e.kind in ("op", "region", "data")]      # what ran on the host
     if not host:
         return {r: 0.0 for r in REGIMES}, [], 0.0
     t0, t1 = min(e.start_us for e in host), max(e.end_us for e in host)
