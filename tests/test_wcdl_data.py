@@ -243,3 +243,44 @@ def test_a_name_used_before_its_cell_ran_gets_the_hint(ipython, capsys):
     out = _run(ipython, capsys, "layer_norm(1, 2, 3)")
     assert "NameError" in out and "layer_norm" in out
     assert NAME_HINT in out and "run the answer cell above, and the imports at the top, first" in out
+
+
+def _fake_corpus(n=300, seed=0):
+    rng = np.random.default_rng(seed)
+    labels = (rng.random(n) < 0.2).astype(np.int64)
+    texts = [f"message {i % 250}" for i in range(n)]  # messages 250.. repeat earlier ones
+    return data.SmsSpam(texts=texts, labels=labels, citation="", terms="", source=Path("."))
+
+
+def test_sms_split_drops_duplicates_and_is_the_04_2_split():
+    from sklearn.model_selection import train_test_split
+
+    corpus = _fake_corpus()
+    split = data.sms_split(corpus, subsample=150, test_size=0.4, seed=0)
+    assert split.n_distinct == len(set(corpus.texts))
+    assert not set(split.train_texts) & set(split.test_texts)
+    assert len(split.train_texts) + len(split.test_texts) == 150 and len(split.test_texts) == 60
+    # the procedure notebook 04.2 writes out inline, step by step
+    first = {}
+    for i, t in enumerate(corpus.texts):
+        first.setdefault(t, i)
+    keep = np.array(sorted(first.values()))
+    texts, labels = [corpus.texts[i] for i in keep], corpus.labels[keep]
+    sub, _ = train_test_split(np.arange(len(texts)), train_size=150, stratify=labels, random_state=0)
+    sub = np.sort(sub)
+    texts, labels = [texts[i] for i in sub], labels[sub]
+    tr, te = train_test_split(np.arange(len(texts)), test_size=0.4, stratify=labels, random_state=0)
+    assert split.train_texts == [texts[i] for i in tr] and split.test_texts == [texts[i] for i in te]
+    np.testing.assert_array_equal(split.y_train, labels[tr])
+    np.testing.assert_array_equal(split.y_test, labels[te])
+    for t, y in zip(split.test_texts, split.y_test):
+        assert y == corpus.labels[corpus.texts.index(t)]
+
+
+def test_sms_split_without_subsample_uses_every_distinct_message_and_depends_on_seed():
+    corpus = _fake_corpus()
+    full = data.sms_split(corpus)
+    assert len(full.train_texts) + len(full.test_texts) == full.n_distinct == 250
+    assert data.sms_split(corpus).test_texts == full.test_texts
+    assert data.sms_split(corpus, seed=1).test_texts != full.test_texts
+    assert "spam" in repr(full)

@@ -269,6 +269,48 @@ def _load(folder: Path) -> SmsSpam:
                    source=folder, readme=readme)
 
 
+@dataclass
+class SmsSplit:
+    """A train/test split of the SMS Spam Collection (texts and 0/1 labels)."""
+
+    train_texts: list[str]
+    test_texts: list[str]
+    y_train: np.ndarray
+    y_test: np.ndarray
+    n_distinct: int
+
+    def __repr__(self) -> str:
+        return (f"SmsSplit(train {len(self.train_texts)} ({int(self.y_train.sum())} spam), "
+                f"test {len(self.test_texts)} ({int(self.y_test.sum())} spam), "
+                f"of {self.n_distinct} distinct messages)")
+
+
+def sms_split(data: SmsSpam, subsample: int | None = None, test_size: float = 0.4, seed: int = 0) -> SmsSplit:
+    """The split of notebook 04.2: duplicates out, then a stratified train/test split.
+
+    Exact duplicates are dropped first (each text keeps its first occurrence), so no copy of a
+    message sits on both sides. With `subsample`, a stratified subsample of that many distinct
+    messages (in corpus order) is split instead. Both draws use `random_state=seed`, so notebooks
+    that call this with the same arguments test on the same messages and can pair their predictions.
+    """
+    from sklearn.model_selection import train_test_split
+
+    first: dict[str, int] = {}
+    for i, t in enumerate(data.texts):
+        first.setdefault(t, i)
+    keep = np.array(sorted(first.values()))
+    texts, labels = [data.texts[i] for i in keep], np.asarray(data.labels)[keep]
+    n_distinct = len(texts)
+    if subsample is not None and subsample < n_distinct:
+        sub, _ = train_test_split(np.arange(n_distinct), train_size=subsample, stratify=labels, random_state=seed)
+        sub = np.sort(sub)
+        texts, labels = [texts[i] for i in sub], labels[sub]
+    train_idx, test_idx = train_test_split(np.arange(len(texts)), test_size=test_size, stratify=labels,
+                                           random_state=seed)
+    return SmsSplit([texts[i] for i in train_idx], [texts[i] for i in test_idx],
+                    labels[train_idx], labels[test_idx], n_distinct)
+
+
 def _short_errors_in_notebooks() -> None:
     """In a notebook, a DataError shows as its message alone, not a chained traceback
     (wcdl.checks installs the handler; the download's own error is in the message)."""
