@@ -205,3 +205,28 @@ def test_grade_ids_are_unique_across_the_course():
     assert not repeated, f"grade ids used more than once in the course: {repeated}"
     exercises = Counter(ex.id for name in SOURCES for ex in core.exercises(_nb(name)))
     assert not [e for e, n in exercises.items() if n > 1], "exercise ids repeated across notebooks"
+
+
+def _number(name: str) -> int:
+    return int(name.split("_")[1])
+
+
+@pytest.mark.parametrize("module", sorted({path.parent.name for path in SOURCES.values()}))
+def test_each_module_ends_with_a_prompt_for_your_own_work(module):
+    """A module's last notebook asks the learner to use what the module taught on their own model or data."""
+    last = max((n for n, p in SOURCES.items() if p.parent.name == module), key=_number)
+    cells = _nb(last).cells
+    assert len(cells) >= 2 and cells[-2].cell_type == "markdown" and cells[-2].source.startswith("## On your own work"), \
+        f"{last}: the cell before '## Takeaways' should be markdown starting with '## On your own work'"
+
+
+ESSAY_BOX = "#### What the essay got wrong"
+
+
+@pytest.mark.parametrize("name", sorted(SOURCES))
+def test_essay_corrections_name_the_essay(name):
+    """A correction of an essay says which essay, so a reader can check the quote."""
+    for cell in _nb(name).cells:
+        if cell.cell_type == "markdown" and cell.source.startswith(ESSAY_BOX):
+            assert re.search(r"\b0[1-5]_[a-z_]+\.txt\b", cell.source), \
+                f"{name}: a '{ESSAY_BOX}' box should name the essay file it quotes (e.g. 01_working_class_deep_learner.txt)"
